@@ -1,0 +1,32 @@
+"""srlteach: structural reinforcement learning for heterogeneous-agent macroeconomics.
+
+The library behind the book. Layers, bottom to top:
+
+- `discretisation`, `distributions`, `utility`: Markov chains, asset grids, Young's
+  lottery and the push-forward of a cross-section;
+- `household`, `equilibrium`: reference solvers (EGM/VFI, stationary equilibrium);
+- `monte_carlo`, `policy_gradient`, `spg`: the learning methods;
+- `huggett`, `krusell_smith`: one module per economy;
+- `explorers`: figures and interactive explorers used by the chapters.
+
+srlteach computes in float64 by default (it enables `jax_enable_x64` on import) so that
+reference solutions and the numbers printed in the book are accurate to the digits shown.
+"""
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+from srlteach import discretisation, distributions, utility  # noqa: E402
+from srlteach.discretisation import asset_grid, rouwenhorst, stationary_markov, tauchen  # noqa: E402
+from srlteach.distributions import (  # noqa: E402
+    Lottery,
+    expectation,
+    lottery,
+    push_forward,
+    stationary_distribution,
+    transition_matrix,
+)
+from srlteach.utility import crra_utility  # noqa: E402
+
+__version__ = "0.1.0"

@@ -1,0 +1,27 @@
+"""CRRA utility with the consumption floor used by every model in the book."""
+
+import jax.numpy as jnp
+
+C_MIN = 1e-3  # consumption floor inside utility (models.md), keeps u finite off the feasible set
+
+
+def crra_utility(c, σ: float):
+    """u(c) = c^(1-σ)/(1-σ), or log c when σ = 1, evaluated at max(c, c_min).
+
+    σ must be a Python number: the log branch is chosen at trace time, because a
+    `jnp.where` between the two branches would give NaN gradients at σ = 1.
+    """
+    c = jnp.maximum(c, C_MIN)
+    if σ == 1:
+        return jnp.log(c)
+    return c ** (1 - σ) / (1 - σ)
+
+
+def marginal_utility(c, σ: float):
+    """u'(c) = c^(-σ) (at max(c, c_min))."""
+    return jnp.maximum(c, C_MIN) ** (-σ)
+
+
+def inverse_marginal_utility(μ, σ: float):
+    """(u')⁻¹(μ) = μ^(-1/σ): consumption whose marginal utility is μ."""
+    return μ ** (-1 / σ)
