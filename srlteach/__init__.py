@@ -28,5 +28,18 @@ from srlteach.distributions import (  # noqa: E402
     transition_matrix,
 )
 from srlteach.utility import crra_utility  # noqa: E402
+from srlteach import equilibrium, household, huggett, krusell_smith  # noqa: E402
+from srlteach.household import HouseholdPolicy, egm, policy_value, vfi  # noqa: E402
+from srlteach.huggett import (  # noqa: E402
+    Huggett,
+    clear_bond_market,
+    constant_prices_policy,
+    create_huggett,
+    create_huggett_pe,
+    create_huggett_stationary,
+    supply_schedule,
+)
+from srlteach.krusell_smith import KrusellSmith, create_krusell_smith  # noqa: E402
+from srlteach.equilibrium import StationaryEquilibrium, stationary_equilibrium  # noqa: E402
 
 __version__ = "0.1.0"
