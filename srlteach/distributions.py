@@ -10,6 +10,7 @@ lottery (index, weight) pair. All functions are pure and work under jit, vmap an
 (the weights are differentiable in b′).
 """
 
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -71,6 +72,7 @@ def transition_matrix(lot: Lottery, Π_y):
     return jax.vmap(lambda e: expectation(e, lot, Π_y).ravel())(eye).T
 
 
+@partial(jax.jit, static_argnames="max_iter")
 def stationary_distribution(lot: Lottery, Π_y, tol: float = 1e-13, max_iter: int = 100_000):
     """The distribution g with g = A_πᵀ g for a time-invariant policy (power iteration).
 

@@ -27,9 +27,6 @@ from srlteach.huggett import Huggett
 from srlteach.krusell_smith import KrusellSmith, capital_demand, prices
 
 
-# Compiled once: called eagerly, the power iteration's while_loop would be traced anew each time.
-_stationary_distribution = jax.jit(stationary_distribution)
-
 
 class StationaryEquilibrium(NamedTuple):
     """Prices, policies, distribution and aggregates of a stationary equilibrium."""
@@ -100,7 +97,7 @@ def stationary_household(b_grid, y_grid, Π_y, β, σ, r, w=1.0, method="egm", c
         policy = vfi(b_grid, R, income, Π_y, β, σ).policy
     else:
         raise ValueError(f"method must be 'egm' or 'vfi', got {method!r}")
-    return policy, _stationary_distribution(lottery(b_grid, policy.b_next), Π_y)
+    return policy, stationary_distribution(lottery(b_grid, policy.b_next), Π_y)
 
 
 def check_rates(r_lo: float, r_hi: float, β: float, r_floor: float, floor_name: str):

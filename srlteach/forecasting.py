@@ -8,16 +8,34 @@ simulated paths (arrays (T, N), time first, as `srlteach.spg` returns them):
 
 - `ols` with standard errors clustered by path (observations along one path are
   dependent; different paths are independent);
-- `forecast_design`: the regressors of a forecast of p_{t+1} made at t: a flexible
-  function of (p_t, z_t) (one intercept per z node, a cubic in p_t, the interaction p_t·z_t),
-  optionally lags p_{t-1}, ..., p_{t-k} and extra variables (moments of g_t);
+- `forecast_design`: the regressors of a forecast of p_{t+1} from a flexible function of
+  (p_t, z_t, z_{t+1}), optionally with lags p_{t-1}, ..., p_{t-k} and extra variables
+  (moments of g_t);
 - `forecast_rmse_by_lags`: out-of-sample root-mean-square forecast errors as lags are added;
-- `cross_section_moments`: moments of a (n_b, n_y) cross-section to condition on.
+- `cross_section_moments`: moments of a (n_b, n_y) cross-section to condition on;
+- a laboratory (`create_price_lab`, `simulate_lab`): the Huggett economy with aggregate
+  risk under a fixed household policy, simulated by the SPG engine's rollout with market
+  clearing every period.
 """
 
 from typing import NamedTuple
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+
+from srlteach.equilibrium import stationary_equilibrium
+from srlteach.huggett import (
+    Huggett,
+    HuggettSPG,
+    create_huggett,
+    create_huggett_pe,
+    create_huggett_stationary,
+    huggett_spg,
+    pe_reference_policy,
+    savings_parameters,
+)
+from srlteach.spg import SPGState, simulate
 
 
 class Regression(NamedTuple):
@@ -62,18 +80,31 @@ def ols(y, X, names, clusters) -> Regression:
     return Regression(tuple(names), coef, se, coef / se, float(np.sqrt(np.mean(e**2))), n, G)
 
 
-def forecast_design(p, z_index, lags: int = 0, extra: dict | None = None, first: int | None = None):
-    """Regressors and target of a forecast of p_{t+1} from information at t.
+def _node_dummies(*indices):
+    """One 0/1 column per combination of node indices that occurs (e.g. (z_t, z_{t+1}))."""
+    combined = np.stack([np.ravel(i) for i in indices], axis=1)
+    cells, which = np.unique(combined, axis=0, return_inverse=True)
+    columns = [(which.ravel() == k).astype(float) for k in range(len(cells))]
+    return columns, [",".join(map(str, cell)) for cell in cells]
 
-    p : (T, N) simulated price; z_index : (T, N) node of the aggregate shock (its level
-    enters through node dummies, so any function of z_t is allowed); lags : number of
-    lagged prices p_{t-1}, ..., p_{t-lags}; extra : {name: (T, N) array} further
-    regressors dated t; first : the first date t used (default `lags`; pass the largest
-    lag you compare so that all regressions use the same observations).
 
-    Returns (y, X, names, path): y = p_{t+1}, X with columns one dummy per z node, p_t,
-    p_t², p_t³, p_t·(z-node index), the lags and the extras, and path the path label of
-    each row (for clustering), for t = first, ..., T-2 and every path.
+def forecast_design(p, z_index, lags: int = 0, extra: dict | None = None, first: int | None = None, valid=None):
+    """Regressors and target of a forecast of p_{t+1} given (p_t, z_t) and tomorrow's shock z_{t+1}.
+
+    Tomorrow's shock is independent of everything else dated t given z_t, so conditioning
+    on it removes the noise it adds to p_{t+1} without changing the question: if (p, z)
+    were Markov, p_{t+1} could not depend on g_t given (p_t, z_t, z_{t+1}).
+
+    p : (T, N) simulated price; z_index : (T, N) nodes of the aggregate shock; lags :
+    number of lagged prices p_{t-1}, ..., p_{t-lags}; extra : {name: (T, N) array} further
+    regressors dated t; first : first date t used (default `lags`; pass the largest lag you
+    compare so that all regressions use the same observations); valid : optional (T, N)
+    bool, dates whose price is usable (e.g. not clipped to the price grid): a row is kept
+    only if p_t and p_{t+1} are valid.
+
+    The baseline is flexible: one intercept per pair (z_t, z_{t+1}), a cubic in p_t, and
+    p_t, p_t² interacted with z_{t+1} and p_t with z_t. Returns (y, X, names, path): y =
+    p_{t+1}, the columns of X, their names, and the path of each row (for clustering).
     """
     p, z_index = np.asarray(p, float), np.asarray(z_index)
     T, N = p.shape
@@ -83,30 +114,36 @@ def forecast_design(p, z_index, lags: int = 0, extra: dict | None = None, first:
     if not T - 1 > first:
         raise ValueError(f"paths of length T = {T} leave no observation after {first} lags")
     t = np.arange(first, T - 1)
-    p_t, z_t = p[t], z_index[t]
-    centred = p_t - p_t.mean()  # centring keeps the cubic well conditioned
-    nodes = np.unique(z_index)
-    columns = [(z_t == node).astype(float) for node in nodes]
-    names = [f"z={node}" for node in nodes]
-    columns += [centred, centred**2, centred**3, centred * (z_t - z_t.mean())]
-    names += ["p_t", "p_t^2", "p_t^3", "p_t*z_t"]
+    keep = np.ones((t.size, N), bool) if valid is None else (np.asarray(valid)[t] & np.asarray(valid)[t + 1])
+    keep = keep.ravel()
+    z_t, z_next = z_index[t].ravel()[keep], z_index[t + 1].ravel()[keep]
+    p_t = p[t].ravel()[keep]
+    centred = p_t - p_t.mean()  # centring keeps the polynomial well conditioned
+    columns, cells = _node_dummies(z_t, z_next)
+    names = [f"z_t,z_t+1={cell}" for cell in cells]
+    columns += [centred, centred**2, centred**3]
+    names += ["p_t", "p_t^2", "p_t^3"]
+    for node in np.unique(z_index)[1:]:
+        columns += [centred * (z_next == node), centred**2 * (z_next == node), centred * (z_t == node)]
+        names += [f"p_t*[z_t+1={node}]", f"p_t^2*[z_t+1={node}]", f"p_t*[z_t={node}]"]
     for lag in range(1, lags + 1):
-        columns.append(p[t - lag])
+        columns.append(p[t - lag].ravel()[keep])
         names.append(f"p_t-{lag}")
     for name, x in (extra or {}).items():
-        columns.append(np.asarray(x, float)[t])
+        columns.append(np.asarray(x, float)[t].ravel()[keep])
         names.append(name)
-    X = np.stack([c.ravel() for c in columns], axis=1)
-    path = np.broadcast_to(np.arange(N), (t.size, N)).ravel()
-    return p[t + 1].ravel(), X, tuple(names), path
+    X = np.stack(columns, axis=1)
+    path = np.broadcast_to(np.arange(N), (t.size, N)).ravel()[keep]
+    return p[t + 1].ravel()[keep], X, tuple(names), path
 
 
-def forecast_rmse_by_lags(p, z_index, max_lags: int, train_share: float = 0.5):
-    """Out-of-sample RMSE of forecasts of p_{t+1} with 0, 1, ..., max_lags lagged prices.
+def forecast_rmse_by_lags(p, z_index, max_lags: int, train_share: float = 0.5, valid=None):
+    """Out-of-sample RMSE of forecasts of p_{t+1} (`forecast_design`) with 0, 1, ...,
+    max_lags lagged prices.
 
     The regressions are fitted on the first `train_share` of the paths and evaluated on
     the others (independent paths, so the evaluation is genuinely out of sample); every
-    forecast uses the same dates t ≥ max_lags. Returns (max_lags + 1,) RMSEs.
+    forecast uses the same observations, dates t ≥ max_lags. Returns (max_lags + 1,) RMSEs.
     """
     p = np.asarray(p, float)
     N = p.shape[1]
@@ -115,11 +152,28 @@ def forecast_rmse_by_lags(p, z_index, max_lags: int, train_share: float = 0.5):
         raise ValueError(f"train_share = {train_share} leaves no paths to fit or to evaluate with N = {N}")
     rmse = []
     for lags in range(max_lags + 1):
-        y, X, _, path = forecast_design(p, z_index, lags, first=max_lags)
+        y, X, _, path = forecast_design(p, z_index, lags, first=max_lags, valid=valid)
         fit = path < n_train
-        coef, *_ = np.linalg.lstsq(X[fit], y[fit], rcond=None)
+        coef, *_ = np.linalg.lstsq(X[fit], y[fit], rcond=None)  # min-norm if a (z, z′) cell is unseen
         rmse.append(np.sqrt(np.mean((y[~fit] - X[~fit] @ coef) ** 2)))
     return np.array(rmse)
+
+
+def added_variable_bins(y, X, n_bins: int = 10):
+    """The added-variable (Frisch–Waugh) plot of the last column of X, in bins.
+
+    Both y and the last column x are residualised on the other columns; the slope of the
+    residual of y on the residual of x is the OLS coefficient of x. Returns the means of
+    the two residuals within `n_bins` quantile bins of the x residual, (x_means, y_means).
+    """
+    y, X = np.asarray(y, float), np.asarray(X, float)
+    others = X[:, :-1]
+    residual = lambda v: v - others @ np.linalg.lstsq(others, v, rcond=None)[0]
+    e_y, e_x = residual(y), residual(X[:, -1])
+    edges = np.quantile(e_x, np.linspace(0, 1, n_bins + 1))
+    bins = np.clip(np.searchsorted(edges, e_x, side="right") - 1, 0, n_bins - 1)
+    return (np.array([e_x[bins == k].mean() for k in range(n_bins)]),
+            np.array([e_y[bins == k].mean() for k in range(n_bins)]))
 
 
 def cross_section_moments(g, b_grid):
@@ -139,3 +193,97 @@ def cross_section_moments(g, b_grid):
         "at_limit": g[..., 0, :].sum(axis=-1) / mass,
         "debt": (g * np.maximum(-b, 0.0)).sum(axis=(-2, -1)) / mass,
     }
+
+
+# ---------------------------------------------------------------------------------------
+# The laboratory: the Huggett economy with aggregate risk under a fixed household policy
+# ---------------------------------------------------------------------------------------
+
+LAB_GRID = dict(r_min=0.002, n_r=13)  # r nodes 0.002 … 0.06: clearing rates stay inside
+
+
+class PriceLab(NamedTuple):
+    """The Huggett economy (model 2) under a fixed, reasonable household policy."""
+
+    economy: Huggett  # model 2 on the lab's r grid (`LAB_GRID`)
+    model: HuggettSPG  # its SPG plug-in: the bond market clears inside every rollout
+    θ: jax.Array  # the fixed policy in the plug-in's parameterisation
+    r_star: float  # the stationary equilibrium rate without aggregate risk
+
+
+def create_price_lab(scale: str = "book", **overrides) -> PriceLab:
+    """The economy of the non-Markov chapter and the policy its households follow.
+
+    Households believe that r follows model 1's process around the stationary equilibrium
+    rate r*, r′ = (1-ρ_r) r* + ρ_r r + ν_r sqrt(r) ε (ρ_r = 0.8, ν_r = 0.02), and save
+    optimally given that belief (`pe_reference_policy`). Any fixed policy would do for the
+    chapter's point; this one saves sensibly and makes S(r) cross zero inside the r grid.
+    The policy enters the SPG plug-in through `savings_parameters` (savings shares clipped
+    to [0.01, 0.99], so nobody sits exactly at the borrowing limit).
+    """
+    settings = {**LAB_GRID, **overrides}
+    economy = create_huggett(scale, **settings)
+    stationary = {k: v for k, v in settings.items() if k not in ("n_z", "ν_z", "ρ_z")}
+    r_star = float(stationary_equilibrium(create_huggett_stationary(scale, **stationary)).r)
+    believed = pe_reference_policy(create_huggett_pe(scale, r̄=r_star, **settings))
+    θ = savings_parameters(economy, jnp.transpose(believed.b_next, (2, 3, 0, 1)))
+    return PriceLab(economy, huggett_spg(economy), θ, r_star)
+
+
+def simulate_lab(lab: PriceLab, key, N: int, T: int, burn_in: int = 500, keep_distributions: bool = False):
+    """N paths of T periods of (z_t, g_t, r_t) under the lab's policy, after `burn_in` periods.
+
+    Every path starts from the plug-in's warm-up distribution (zero bonds for everyone)
+    and a stationary draw of z, runs `burn_in` periods to forget that start, and is then
+    recorded by `srlteach.spg.simulate` (the SPG engine's rollout, market clearing each
+    period). Returns its `Path` (arrays (T, N, ...)).
+    """
+    key_burn, key_paths = jax.random.split(key)
+    burn = simulate(lab.model, lab.θ, key_burn, N, burn_in)
+    return simulate(lab.model, lab.θ, key_paths, N, T, start=SPGState(burn.g_final, burn.a_final),
+                    keep_distributions=keep_distributions)
+
+
+class StartingPoint(NamedTuple):
+    """A state (g_0, z_0) of the economy and the rate that clears its bond market."""
+
+    g: jax.Array  # (n_b, n_y) cross-section
+    a: jax.Array  # index of z_0 on z_grid
+    r: float  # r_0
+    z: float  # z_0
+
+
+def matched_starting_points(lab: PriceLab, path, tol: float = 1e-4):
+    """Two dates of a simulated `path` (with distributions) with the same z node and rates
+    within `tol` of each other, chosen to differ as much as possible in the cross-sectional
+    standard deviation of wealth. Returns (StartingPoint, StartingPoint)."""
+    if path.g is None:
+        raise ValueError("path has no distributions: simulate with keep_distributions=True")
+    r = np.asarray(path.prices.values[..., 0]).ravel()
+    a = np.asarray(path.aggregate).ravel()
+    sd = cross_section_moments(np.asarray(path.g), lab.economy.b_grid)["sd_b"].ravel()
+    clipped = np.asarray(path.prices.out_of_grid).ravel()
+    best, pair = -1.0, None
+    for node in np.unique(a):
+        idx = np.flatnonzero((a == node) & ~clipped)
+        idx = idx[np.argsort(r[idx])]
+        for i, j in zip(idx[:-1], idx[1:]):  # neighbours in r: close rates
+            if abs(r[i] - r[j]) < tol and abs(sd[i] - sd[j]) > best:
+                best, pair = abs(sd[i] - sd[j]), (i, j)
+    if pair is None:
+        raise ValueError(f"no two dates with the same z and rates within tol = {tol}: simulate longer")
+    g = np.asarray(path.g).reshape((-1,) + path.g.shape[2:])
+    z_grid = np.asarray(lab.economy.z_grid)
+    return tuple(StartingPoint(jnp.asarray(g[k]), jnp.asarray(a[k]), float(r[k]), float(z_grid[a[k]])) for k in pair)
+
+
+def rate_paths_from(lab: PriceLab, start: StartingPoint, key, N: int, T: int):
+    """N paths (T, N) of r_t from the same state (g_0, z_0) under the lab's policy.
+
+    Paths started from different states with the same key see the same aggregate shocks
+    (common random numbers), so differences between them come from the states alone.
+    """
+    g0 = jnp.broadcast_to(start.g, (N,) + start.g.shape)
+    a0 = jnp.broadcast_to(start.a, (N,))
+    path = simulate(lab.model, lab.θ, key, N, T, start=SPGState(g0, a0))
+    return path.prices.values[..., 0]

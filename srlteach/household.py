@@ -86,6 +86,11 @@ def _expected_value(v_next, lot, Π):
 # ---------------------------------------------------------------------------------------
 
 
+def consumption(b_grid, R, income, b_next):
+    """c(b, e) = R(e) b + income(e) - b′(b, e): the budget constraint solved for c."""
+    return R * b_grid[:, None] + income - b_next
+
+
 def egm_step(c_next, b_grid, R, income, Π, β, σ):
     """One application of the Coleman (time-iteration) operator by the endogenous grid method.
 
@@ -102,21 +107,20 @@ def egm_step(c_next, b_grid, R, income, Π, β, σ):
     c_tilde = inverse_marginal_utility(μ, σ)
     b_tilde = (c_tilde + b_grid[:, None] - income) / R
     b_next = jax.vmap(jnp.interp, in_axes=(None, 1, None), out_axes=1)(b_grid, b_tilde, b_grid)
-    c = R * b_grid[:, None] + income - b_next
-    return HouseholdPolicy(c, b_next)
+    return HouseholdPolicy(consumption(b_grid, R, income, b_next), b_next)
 
 
 def consume_above_limit(b_grid, R, income):
     """The policy b′ = b̲ (consume everything above the borrowing limit): EGM's first guess."""
     b_next = jnp.full((b_grid.size, R.size), b_grid[0])
-    return HouseholdPolicy(R * b_grid[:, None] + income - b_next, b_next)
+    return HouseholdPolicy(consumption(b_grid, R, income, b_next), b_next)
 
 
 @jax.jit
 def egm_fixed_point(c_init, b_grid, R, income, Π, β, σ, tol=1e-10, max_iter=10_000):
     """Iterate `egm_step` from c_init until sup|c_new - c| < tol (or max_iter steps).
 
-    The jit-, vmap- and grad-friendly core of `egm`: no input checks, no convergence
+    The jit- and vmap-friendly core of `egm`: no input checks, no convergence
     check. Returns (policy, distance, iterations); callers must check `distance < tol`.
     """
 
@@ -166,11 +170,6 @@ def egm(b_grid, R, income, Π, β, σ, tol=1e-10, max_iter=10_000, c_init=None):
 # ---------------------------------------------------------------------------------------
 # Policy evaluation and value function iteration
 # ---------------------------------------------------------------------------------------
-
-
-def consumption(b_grid, R, income, b_next):
-    """c(b, e) = R(e) b + income(e) - b′(b, e): the budget constraint solved for c."""
-    return R * b_grid[:, None] + income - b_next
 
 
 @partial(jax.jit, static_argnames=("σ",))

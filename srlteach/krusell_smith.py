@@ -16,20 +16,24 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from srlteach.discretisation import asset_grid, check_chain_settings, stationary_markov, tauchen
+from srlteach.distributions import lottery
+from srlteach.household import EulerErrors
 from srlteach.spg import (
     AssetLocator,
     Prices,
+    SPGConfig,
     Step,
     asset_locator,
     batch_expectation,
     batch_push_forward,
     fast_lottery,
-    interpolate,
     locate_prices,
+    policy,
 )
-from srlteach.utility import crra_utility
+from srlteach.utility import crra_utility, inverse_marginal_utility, marginal_utility
 
 _static = dict(metadata=dict(static=True))
 
@@ -173,6 +177,18 @@ def log_z_path(economy: KrusellSmith, key, T: int, log_z0=0.0):
 # ---------------------------------------------------------------------------------------
 
 
+# Numerics of the SPG runs (models.md, model 3). T = 90 (β^T < 1e-2) and N = 512 at paper
+# scale; the book trains on N = 32 paths. Adam's step is η0 = 0.05 in the logit θ of the
+# savings share: the spec's 5e-4 moves θ by at most 5e-4 per epoch, far too slowly from the
+# consume-half start (the economy would stay below the price grid for hundreds of epochs).
+# With the rate halving every 100 epochs after warm-up, Adam's steps fall below `tol` after
+# about 600 (book) and 850 (paper) epochs.
+SPG_SETTINGS = dict(
+    paper=SPGConfig(N=512, T=90, η0=0.05, warmup=50, decay_rate=0.5, decay_steps=100, max_epochs=1500, tol=2e-4),
+    book=SPGConfig(N=32, T=90, η0=0.05, warmup=50, decay_rate=0.5, decay_steps=100, max_epochs=1000, tol=1e-3),
+)
+
+
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class KrusellSmithSPG:
@@ -195,6 +211,8 @@ class KrusellSmithSPG:
     economy: KrusellSmith
     g0: jax.Array  # (n_b, n_y) distribution of the warm-up epochs: the stationary one (z ≡ 1)
     locator: AssetLocator  # finds b′ on the asset grid for Young's lottery
+
+    price_names = ("r", "w")
 
     @property
     def β(self):
@@ -225,16 +243,23 @@ class KrusellSmithSPG:
         return next_log_z(self.economy, a, ε)
 
     def prices(self, table, a, g):
+        """(r, w) at K = Σ b g and z = e^a; the table is not needed (closed forms)."""
+        return self.prices_at(jnp.sum(g * self.economy.b_grid[:, None]), a)
+
+    def prices_at(self, K, a):
+        """(r, w) at capital K and log z = a, located on the policy's price grid."""
         e = self.economy
-        K = jnp.sum(g * e.b_grid[:, None])
         p = jnp.stack(prices(e, K, jnp.exp(a)))
         location, outside = locate_prices((e.r_grid, e.w_grid), p)
         return Prices(p, location, jnp.zeros((), p.dtype), outside)
 
-    def individual(self, table, a, prices):
+    def policy_index(self, a):
+        return ()  # z is not an axis of the table: (r, w) reveal it
+
+    def individual(self, b_next, a, prices):
+        """u(c) and Young's lottery of the savings b′ (n_b, n_y) chosen at prices (r, w)."""
         e = self.economy
         r, w = prices.values
-        b_next = interpolate(table, prices.location)
         c = cash_on_hand(e, r, w) - b_next
         K = jnp.broadcast_to(e.b_grid[:, None], c.shape)
         return Step(crra_utility(c, e.σ), fast_lottery(self.locator, b_next), {"C": c, "K": K})
@@ -289,7 +314,7 @@ def simulate_aggregates(model: KrusellSmithSPG, θ, log_z, g0=None) -> tuple[Agg
 
     def period(g, a):
         p = model.prices(table, a, g)
-        step = model.individual(table, a, p)
+        step = model.individual(policy(model, table, a, p), a, p)
         one_path = jax.tree.map(lambda x: x[None], step.transition)
         g_next = model.push_forward(g[None], one_path)[0]
         r, w = p.values
@@ -297,3 +322,57 @@ def simulate_aggregates(model: KrusellSmithSPG, θ, log_z, g0=None) -> tuple[Agg
 
     g_T, path = jax.lax.scan(period, g0, jnp.asarray(log_z, model.g0.dtype))
     return path, g_T
+
+
+def euler_errors(model: KrusellSmithSPG, θ, g, log_z, n_quadrature: int = 9) -> EulerErrors:
+    """Euler-equation errors of the SRL policy θ at one date with cross-section g and shock log z.
+
+    Today's prices p = (r, w) follow from (K, z), K = Σ b g; savings b′(b, y; p) from the
+    policy. Tomorrow's capital K′ = Σ b′ g is known today, so the only uncertainty about
+    tomorrow's prices is z′: log z′ = ρ_z log z + ν_z sqrt(1-ρ_z²) ε, integrated over ε by
+    Gauss–Hermite quadrature with `n_quadrature` nodes, and over y′ by Π_y:
+
+        c̃ = (u′)⁻¹( β E[(1 + r′) u′(c(b′, y′; p′))] ),   error = log10 |1 - c̃/c|,
+
+    with c(·, y′; p′) linear in b′ between grid nodes (the policy's own interpolation).
+    These are the true equilibrium dynamics of (K, z), not a perceived law: the error
+    measures how far the policy is from optimal in the economy it generates.
+
+    Near the borrowing limit the Euler equation is an inequality, u′(c) ≥ β E[…], i.e.
+    c ≤ c̃ with equality unless b′ = b̲. The share parameterisation never reaches b̲
+    exactly, so the error is the complementarity residual: |1 - c̃/c| where the household
+    would rather save more (c̃ < c), and min(c̃/c - 1, (b′ - b̲)/c) where it would rather
+    consume more, which it can do only up to its savings above the limit. `interior`
+    marks savings below the cap b_max (at the cap the equation need not hold).
+    """
+    e = model.economy
+    table = model.actions(θ)
+    b_grid, σ = e.b_grid, e.σ
+
+    def consumption_and_savings(K, log_z):
+        p = model.prices_at(K, log_z)
+        b_next = policy(model, table, log_z, p)
+        r, w = p.values
+        return cash_on_hand(e, r, w) - b_next, b_next
+
+    c, b_next = consumption_and_savings(jnp.sum(g * b_grid[:, None]), log_z)
+    K_next = jnp.sum(b_next * g)
+    ε, weight = np.polynomial.hermite_e.hermegauss(n_quadrature)
+    weight = jnp.asarray(weight / weight.sum(), c.dtype)
+    lot = lottery(b_grid, b_next)
+
+    def marginal_value(ε_q):
+        """(1 + r′) u′(c(b′, y′; p′)) for every (b, y) and y′, with c linear in b′ between nodes."""
+        log_z_next = next_log_z(e, log_z, ε_q)
+        r_next, _ = prices(e, K_next, jnp.exp(log_z_next))
+        c_next, _ = consumption_and_savings(K_next, log_z_next)  # on the grid, at tomorrow's prices
+        c_at_b_next = lot.weight[..., None] * c_next[lot.index] + (1 - lot.weight[..., None]) * c_next[lot.index + 1]
+        return (1 + r_next) * marginal_utility(c_at_b_next, σ)  # (n_b, n_y, n_y′)
+
+    expected = jnp.tensordot(weight, jax.vmap(marginal_value)(jnp.asarray(ε, c.dtype)), axes=1)
+    c_tilde = inverse_marginal_utility(e.β * jnp.einsum("byk,yk->by", expected, e.Π_y), σ)
+    gap = c_tilde / c - 1
+    residual = jnp.where(gap < 0, -gap, jnp.minimum(gap, (b_next - b_grid[0]) / c))
+    below_cap = b_next < b_grid[-1] - 1e-9 * (b_grid[-1] - b_grid[0])
+    return EulerErrors(jnp.log10(residual), below_cap)
+

@@ -421,9 +421,14 @@ def mlp(params, x):
 
 
 def mlp_policy(b_min: float, b_max: float):
-    """A neural-network policy: an MLP of b (rescaled from [b_min, b_max] to [-1, 1]) with one
-    output logit per income node; θ is the list of (W, b) pairs of `mlp_init`."""
-    return lambda θ, b, i_y: mlp(θ, jnp.atleast_1d(2 * (b - b_min) / (b_max - b_min) - 1))[i_y]
+    """A neural-network policy: an MLP of wealth with one output logit per income node.
+
+    θ is the list of (W, b) pairs of `mlp_init` (input size 1, output size n_y). The input
+    is log(1 + b - b̲) rescaled from [b̲, b_max] to [-1, 1]: like the asset grid, it
+    resolves the region near the borrowing limit, where the policy bends most.
+    """
+    scale = np.log1p(b_max - b_min)
+    return lambda θ, b, i_y: mlp(θ, jnp.atleast_1d(2 * jnp.log1p(b - b_min) / scale - 1))[i_y]
 
 
 def consumption_on_grid(policy, θ, b_grid, y_grid, r):

@@ -214,6 +214,7 @@ class SPGEconomy(Protocol):
     """
 
     β: float  # discount factor of the households
+    price_names: tuple  # names of the prices, e.g. ("r",) or ("r", "w"), for diagnostics
 
     def initial_parameters(self):
         """θ_0, the policy parameters of the first epoch (any pytree)."""
@@ -393,6 +394,7 @@ def _forward_sweep(model: SPGEconomy, table, g0, a0, key, T: int, d0, keep_distr
     return value, Path(a, prices, aggregates, g, g_T, a_T), for_gradient
 
 
+@partial(jax.jit, static_argnames=("T", "keep_distributions"))
 def rollout(model: SPGEconomy, table, g0, a0, key, T: int, d0, keep_distributions: bool = False):
     """Simulate N paths of (a_t, g_t, p_t) and the forward objective along them.
 
@@ -409,6 +411,7 @@ def rollout(model: SPGEconomy, table, g0, a0, key, T: int, d0, keep_distribution
     return value, path
 
 
+@jax.jit
 def backward_value(model: SPGEconomy, table, path: Path, d0):
     """The objective by the backward recursion along the simulated price paths.
 
@@ -430,6 +433,7 @@ def backward_value(model: SPGEconomy, table, path: Path, d0):
     return jnp.mean(jnp.sum(d0 * v_0, axis=tuple(range(1, v_0.ndim))))
 
 
+@partial(jax.jit, static_argnames=("T",))
 def value_and_gradient(model: SPGEconomy, table, g0, a0, key, T: int, d0):
     """The objective, its structural policy gradient with respect to the table, and the Path.
 
@@ -508,7 +512,7 @@ def spg_objective(model: SPGEconomy, config: SPGConfig):
         diagnostics = {
             "residual": jnp.max(jnp.abs(path.prices.residual)),
             "out_of_grid": jnp.sum(path.prices.out_of_grid).astype(value.dtype),
-            **{f"p{k}_mean": jnp.mean(path.prices.values[..., k]) for k in range(path.prices.values.shape[-1])},
+            **{f"{name}_mean": jnp.mean(path.prices.values[..., k]) for k, name in enumerate(model.price_names)},
         }
         return value + attach, (diagnostics, SPGState(path.g_final, path.a_final))
 
@@ -580,11 +584,18 @@ def simulate(model: SPGEconomy, θ, key, N: int, T: int, start: SPGState | None 
     """N paths of T periods under the policy θ (diagnostics: prices, aggregates, residuals).
 
     start : where the paths begin (default: the warm-up distribution with aggregate states
-    drawn from `key`); pass `SPGResult.state` to continue from the trained policy's ergodic set.
+    drawn from `key`); pass `SPGResult.state` to continue from the trained policy's ergodic
+    set (its first N paths).
     """
     key_start, key_paths = jax.random.split(key)
     if start is None:
         start = initial_state(model, N, key_start)
+    available = jax.tree.leaves(start.a)[0].shape[0]
+    if not 1 <= N <= available:
+        raise ValueError(f"N must lie in [1, {available}] (the paths in `start`), got N = {N}")
+    if int(T) != T or T < 1:
+        raise ValueError(f"T must be a positive integer, got T = {T}")
+    start = jax.tree.map(lambda x: x[:N], start)
     return _simulate(model, θ, start, key_paths, T, keep_distributions)
 
 
@@ -592,3 +603,82 @@ def simulate(model: SPGEconomy, θ, key, N: int, T: int, start: SPGState | None 
 def _simulate(model, θ, start, key, T, keep_distributions):
     _, path = rollout(model, model.actions(θ), start.g, start.a, key, T, uniform_distribution(model), keep_distributions)
     return path
+
+
+def seed_spread(model: SPGEconomy, config: SPGConfig, seeds, statistic) -> np.ndarray:
+    """`statistic(result)` of independent SPG runs that differ only in `config.seed`.
+
+    The sampling noise of the method: each seed draws different aggregate shocks in every
+    epoch. Returns an array with one row per seed.
+    """
+    return np.stack([np.asarray(statistic(solve(model, config._replace(seed=int(seed))))) for seed in seeds])
+
+
+# ---------------------------------------------------------------------------------------
+# Saving and loading
+# ---------------------------------------------------------------------------------------
+#
+# A result is stored as one .npz file: every array under its own name, and a JSON
+# description of the containers (dataclasses, named tuples, dicts) and scalars around them,
+# so that loading rebuilds the same objects, bit for bit, without pickle.
+
+
+def _describe(obj, name: str, arrays: dict):
+    if isinstance(obj, (jax.Array, np.ndarray, np.generic)):
+        arrays[name] = np.asarray(obj)
+        return {"array": name}
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return {"value": obj}
+    kind = type(obj)
+    path = f"{kind.__module__}:{kind.__qualname__}"
+    if dataclasses.is_dataclass(obj):
+        fields = {f.name: _describe(getattr(obj, f.name), f"{name}.{f.name}", arrays) for f in dataclasses.fields(obj)}
+        return {"dataclass": path, "fields": fields}
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return {"namedtuple": path, "fields": {k: _describe(v, f"{name}.{k}", arrays) for k, v in obj._asdict().items()}}
+    if isinstance(obj, dict):
+        return {"dict": {k: _describe(v, f"{name}.{k}", arrays) for k, v in obj.items()}}
+    if isinstance(obj, (tuple, list)):
+        return {"tuple": [_describe(v, f"{name}.{i}", arrays) for i, v in enumerate(obj)]}
+    raise ValueError(f"cannot save {name} of type {path}")
+
+
+def _class(path: str):
+    module, qualname = path.split(":")
+    if not module.startswith("srlteach"):
+        raise ValueError(f"refusing to load class {path}: only srlteach classes are rebuilt")
+    cls = importlib.import_module(module)
+    for part in qualname.split("."):
+        cls = getattr(cls, part)
+    return cls
+
+
+def _rebuild(description: dict, arrays):
+    if "array" in description:
+        return jnp.asarray(arrays[description["array"]])
+    if "value" in description:
+        return description["value"]
+    if "dict" in description:
+        return {k: _rebuild(v, arrays) for k, v in description["dict"].items()}
+    if "tuple" in description:
+        return tuple(_rebuild(v, arrays) for v in description["tuple"])
+    kind = "dataclass" if "dataclass" in description else "namedtuple"
+    fields = {k: _rebuild(v, arrays) for k, v in description["fields"].items()}
+    return _class(description[kind])(**fields)
+
+
+def save_result(path, result: SPGResult):
+    """Write `result` (policy, settings, model, history) to the .npz file `path`."""
+    arrays = {}
+    description = _describe(result, "result", arrays)
+    np.savez(path, __description__=np.asarray(json.dumps(description)), **arrays)
+
+
+def load_result(path) -> SPGResult:
+    """Read a result written by `save_result`: simulations with it repeat the original's."""
+    with np.load(path, allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    description = json.loads(str(arrays.pop("__description__")))
+    result = _rebuild(description, arrays)
+    # the history holds NumPy arrays, as `train` returns it
+    return result._replace(history={name: np.asarray(value) for name, value in result.history.items()})

@@ -69,3 +69,11 @@ def ks_equilibrium_paper(ks_paper):
 @pytest.fixture(scope="session")
 def ks_equilibrium_fine():
     return stationary_equilibrium(create_krusell_smith("paper", **FINE_GRID))
+
+
+@pytest.fixture(scope="session")
+def ks1998_book(ks_book):
+    """The Krusell–Smith (1998) solution of the book-scale economy (the chapter's benchmark)."""
+    from srlteach.ks1998 import solve_ks1998
+
+    return solve_ks1998(ks_book)

@@ -24,13 +24,13 @@ from srlteach.ks1998 import (
 
 
 @pytest.fixture(scope="session")
-def economy():
-    return create_krusell_smith("book")
+def economy(ks_book):
+    return ks_book
 
 
 @pytest.fixture(scope="session")
-def solution(economy):
-    return solve_ks1998(economy)
+def solution(ks1998_book):
+    return ks1998_book
 
 
 def test_fixed_point_reached_with_high_r_squared(solution):
@@ -50,20 +50,13 @@ def test_coefficients_are_those_of_a_stable_law_near_the_stationary_capital(solu
     assert abs(burnt.mean() / solution.K_ss - 1) < 0.01
 
 
-def test_regressing_the_fixed_point_simulation_returns_the_law(economy, solution):
+def test_regressing_the_fixed_point_simulation_returns_the_law(economy, solution, ks_equilibrium_book):
     """One more iteration at the reported coefficients moves them by less than tol."""
     config = KS1998Config()
     policy = household_policy(economy, solution.grid, solution.a, solution.policy.c)
-    steady_g = _stationary_g(economy)
-    path, _ = simulate(economy, solution.grid, policy, steady_g, solution.path.log_z)
+    path, _ = simulate(economy, solution.grid, policy, ks_equilibrium_book.g, solution.path.log_z)
     fit = fit_law_of_motion(path.K, solution.path.log_z, config.burn_in)
     assert np.abs(fit.a - solution.a).max() < config.tol
-
-
-def _stationary_g(economy):
-    from srlteach.equilibrium import stationary_equilibrium
-
-    return stationary_equilibrium(economy).g
 
 
 def test_dynamic_forecast_error_is_small(solution):
