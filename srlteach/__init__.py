@@ -41,5 +41,11 @@ from srlteach.huggett import (  # noqa: E402
 )
 from srlteach.krusell_smith import KrusellSmith, create_krusell_smith  # noqa: E402
 from srlteach.equilibrium import StationaryEquilibrium, stationary_equilibrium  # noqa: E402
+from srlteach import forecasting, monte_carlo, policy_gradient  # noqa: E402
+from srlteach.monte_carlo import MonteCarloEstimate, markov_value, mean_and_se, monte_carlo_value  # noqa: E402
+from srlteach.policy_gradient import TrainConfig, TrainResult, train, warmup_exponential_decay  # noqa: E402
+from srlteach import spg  # noqa: E402
+from srlteach.spg import SPGConfig, SPGResult  # noqa: E402
+from srlteach.huggett import HuggettPESPG, HuggettSPG, huggett_pe_spg, huggett_spg  # noqa: E402
 
 __version__ = "0.1.0"

@@ -24,6 +24,7 @@ from srlteach.forecasting import (
 from srlteach.huggett import CALIBRATION, create_huggett_stationary
 from srlteach.krusell_smith import cash_on_hand as ks_cash_on_hand
 from srlteach.ks1998 import policy_at as ks1998_policy_at
+from srlteach.lagged_prices import LaggedState
 from srlteach.policy_gradient import (
     cake_eating_objective,
     cake_expected_return,
@@ -274,3 +275,143 @@ def prices_not_markov_explorer(ν_z: float = 0.02, max_lags: int = 4, seed: int 
     ax_l.set_title(f"Out-of-sample forecasts, ν_z = {ν_z:.3f}")
     return fig
 
+
+
+# ---------------------------------------------------------------------------------------
+# Chapter: structural RL in partial equilibrium
+# ---------------------------------------------------------------------------------------
+
+import jax.numpy as jnp  # noqa: E402
+
+from srlteach.huggett import supply_schedule  # noqa: E402
+
+
+def pe_policy_explorer(economy, policies: dict, g, y_index: int = 1, z_index: int = None, r_index: int = None, b_max: float = 6.0):
+    """Consumption policies c(b; y, z, r) of several solutions of model 1, overlaid.
+
+    economy : the partial-equilibrium Huggett economy; policies : {label: c} with c of shape
+    (n_b, n_y, n_z, n_r) (the first is drawn solid, the others dashed); g : the ergodic
+    distribution over the same grid. Left: c(b) at the chosen (y, z, r) nodes (default: the
+    middle z and r nodes). Right: the differences to the first policy, with the ergodic
+    mass of b at those nodes shaded. Returns the Figure.
+    """
+    n_b, n_y, n_z, n_r = g.shape
+    z_index = n_z // 2 if z_index is None else int(z_index)
+    r_index = n_r // 2 if r_index is None else int(r_index)
+    if not (0 <= y_index < n_y and 0 <= z_index < n_z and 0 <= r_index < n_r):
+        raise ValueError(f"node indices must lie inside the grid (n_y, n_z, n_r) = {(n_y, n_z, n_r)}, got {(y_index, z_index, r_index)}")
+    b = np.asarray(economy.b_grid)
+    shown = b <= b_max
+    node = (slice(None), y_index, z_index, r_index)
+    (label0, c0), *others = [(label, np.asarray(c)[node]) for label, c in policies.items()]
+    fig, (ax_c, ax_d) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    ax_c.plot(b[shown], c0[shown], color="k", lw=2, label=label0)
+    for k, (label, c) in enumerate(others):
+        ax_c.plot(b[shown], c[shown], ls="--", color=f"C{k}", label=label)
+        ax_d.plot(b[shown], (c - c0)[shown], color=f"C{k}", label=f"{label} − {label0}")
+    mass = np.asarray(g)[node] / max(float(np.asarray(g)[node].sum()), 1e-300)
+    twin = ax_d.twinx()
+    twin.fill_between(b[shown], mass[shown], step="mid", color="0.85")
+    twin.set(ylabel="ergodic mass at this (y, z, r)", ylim=(0, 3 * max(mass[shown].max(), 1e-12)))
+    ax_d.set_zorder(twin.get_zorder() + 1)
+    ax_d.patch.set_visible(False)
+    title = f"y = {float(economy.y_grid[y_index]):.3f}, z = {float(economy.z_grid[z_index]):.3f}, r = {float(economy.r_grid[r_index]):.4f}"
+    ax_c.set(xlabel="bonds b", ylabel="consumption c", title=title)
+    ax_c.legend(fontsize=8)
+    ax_d.axhline(0.0, color="k", lw=0.8)
+    ax_d.set(xlabel="bonds b", ylabel="difference in c", title="Differences")
+    ax_d.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------
+# Chapter: structural RL in general equilibrium (Huggett with aggregate risk)
+# ---------------------------------------------------------------------------------------
+
+
+def srl_clearing_explorer(result, path, date: int = 100, path_index: int = 0):
+    """Market clearing inside one simulated economy under a trained SPG policy.
+
+    result : an `spg.SPGResult` for the Huggett economy; path : `spg.simulate(...,
+    keep_distributions=True)` under it. Left: at `date` of path `path_index`, the supply
+    schedule S_t(r) = Σ_s b′(s; z, r) g_t(s) at today's cross-section for every z node
+    (today's z_t bold) and the clearing rate r_t where it crosses zero. Right: the path of
+    r_t and z_t with the date marked. Returns the Figure.
+    """
+    T, N = path.prices.values.shape[:2]
+    if not (0 <= date < T and 0 <= path_index < N):
+        raise ValueError(f"date must lie in [0, {T - 1}] and path_index in [0, {N - 1}], got {date}, {path_index}")
+    economy = result.model.economy
+    table = result.model.actions(result.θ)
+    g = path.g[date, path_index]
+    z_now = int(path.aggregate[date, path_index])
+    r_now = float(path.prices.values[date, path_index, 0])
+    r_grid = np.asarray(economy.r_grid)
+    fig, (ax_S, ax_p) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    for m in range(economy.z_grid.size):
+        S = np.asarray(supply_schedule(economy, g, jnp.moveaxis(table[m], 0, -1)))
+        now = m == z_now
+        ax_S.plot(r_grid, S, color="C0" if now else "0.75", lw=2 if now else 1, zorder=3 if now else 2,
+                  label=f"z_t = {float(economy.z_grid[m]):.3f}" if now else None)
+    ax_S.plot([r_now], [0.0], "o", color="C3", zorder=4, label=f"r_t = {r_now:.4f}")
+    ax_S.axhline(0.0, color="k", lw=0.8)
+    ax_S.set(xlabel="interest rate r", ylabel="bond demand S_t(r)", title=f"Supply schedules at date {date} (grey: other z)")
+    ax_S.legend(fontsize=8, loc="upper left")
+    r_path = np.asarray(path.prices.values[:, path_index, 0])
+    ax_p.plot(r_path, color="C3", label="r_t")
+    ax_p.axvline(date, color="k", ls=":", lw=1)
+    ax_p.set(xlabel="date t", ylabel="r_t", title=f"Simulated path {path_index}")
+    twin = ax_p.twinx()
+    twin.plot(np.asarray(economy.z_grid)[np.asarray(path.aggregate[:, path_index])], color="0.6", lw=1, label="z_t")
+    twin.set(ylabel="z_t")
+    ax_p.legend(loc="upper left", fontsize=8)
+    twin.legend(loc="upper right", fontsize=8)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------
+# Chapter: lagged prices
+# ---------------------------------------------------------------------------------------
+
+
+def lagged_policy_explorer(lag_model, θ_lag, model, θ, K: float = 5.2, log_z: float = 0.0, Δr: float = 0.004, y_index: int = 0, b_max: float = 10.0):
+    """Krusell–Smith households with and without last period's interest rate in their state.
+
+    lag_model, θ_lag : `lagged_prices(krusell_smith_spg(...), ...)` remembering r, and its
+    trained parameters; model, θ : the current-price plug-in and its trained parameters.
+    At the prices (r, w) of (K, z): consumption of the current-price policy, and of the
+    lagged policy for r_{t-1} = r - Δr, r, r + Δr (clipped to the lag grid). Left: c(b, y)
+    for income state y_index; right: the lagged policies minus the current-price one.
+    Returns the matplotlib Figure.
+    """
+    if y_index not in range(model.economy.y_grid.size):
+        raise ValueError(f"y_index must be one of 0, …, {model.economy.y_grid.size - 1}, got {y_index}")
+    if not Δr >= 0:
+        raise ValueError(f"Δr must be ≥ 0, got Δr = {Δr}")
+    dtype = model.g0.dtype
+    K, log_z = jax.numpy.asarray(K, dtype), jax.numpy.asarray(log_z, dtype)
+    p = model.prices_at(K, log_z)
+    r, w = (float(x) for x in p.values)
+    x = np.asarray(ks_cash_on_hand(model.economy, r, w), float)
+    c_now = x - np.asarray(spg_policy(model, model.actions(θ), log_z, p), float)
+    grid = np.asarray(lag_model.lag_grids[0])
+    table = lag_model.actions(θ_lag)
+    b = np.asarray(model.economy.b_grid)
+    shown = b <= b_max
+
+    fig, (ax_c, ax_d) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    ax_c.plot(b[shown], c_now[shown, y_index], "k-", lw=2.5, alpha=0.4, label="current prices only")
+    for shift, style in ((-Δr, "C0--"), (0.0, "C1-"), (Δr, "C2-.")):
+        r_lag = float(np.clip(r + shift, grid[0], grid[-1]))
+        a = LaggedState(log_z, jax.numpy.asarray([r_lag], dtype))
+        c_lag = x - np.asarray(spg_policy(lag_model, table, a, lag_model.with_lag(a, p)), float)
+        ax_c.plot(b[shown], c_lag[shown, y_index], style, lw=1.2, label=f"with r_t-1 = {r_lag:.4f}")
+        ax_d.plot(b[shown], (c_lag - c_now)[shown, y_index], style, label=f"r_t-1 = {r_lag:.4f}")
+    ax_c.set(xlabel="capital b", ylabel="consumption c(b, y)")
+    ax_c.set_title(f"K = {float(K):.2f}, log z = {float(log_z):+.3f}: r_t = {r:.4f}, w_t = {w:.3f}", fontsize=9)
+    ax_c.legend(fontsize=8)
+    ax_d.axhline(0, color="k", lw=0.8)
+    ax_d.set(xlabel="capital b", ylabel="c with the lag - c without")
+    ax_d.set_title("What last period's rate changes", fontsize=9)
+    ax_d.legend(fontsize=8)
+    return fig

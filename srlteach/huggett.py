@@ -288,6 +288,7 @@ from srlteach.distributions import stationary_distribution  # noqa: E402
 from srlteach.spg import (  # noqa: E402
     AssetLocator,
     Prices,
+    SPGConfig,
     Step,
     asset_locator,
     batch_expectation,
@@ -298,7 +299,17 @@ from srlteach.spg import (  # noqa: E402
 )
 from srlteach.utility import crra_utility, inverse_marginal_utility, marginal_utility  # noqa: E402
 
-SHARE_BOUND = 0.01  # the initial policy's savings shares are kept in [0.01, 0.99] (finite θ)
+SHARE_BOUND = 0.05  # the initial policy's savings shares are kept in [0.05, 0.95]: θ starts within ±3
+
+# SPG numerics. Paper scale: models.md (N = 512, T = 170 so that β^T < 1e-3, Adam from 1e-3
+# decaying by half every 250 epochs after 50 warm-up epochs, stop below 3e-4). Book scale:
+# the same T, warm-up and stopping rule, with N = 32 paths and a larger first step that
+# decays faster, so that a run converges in well under a minute on a 2-core CPU. Partial
+# equilibrium takes a larger step still: rarely visited (z, r) nodes then travel further
+# from the initial policy before the step has decayed (the chapter shows the effect).
+SPG_PAPER = SPGConfig(N=512, T=170, η0=1e-3, warmup=50, decay_rate=0.5, decay_steps=250, max_epochs=1000, tol=3e-4)
+SPG_BOOK = SPGConfig(N=32, T=170, η0=2e-2, warmup=50, decay_rate=0.5, decay_steps=100, max_epochs=1000, tol=3e-4)
+SPG_BOOK_PE = SPG_BOOK._replace(η0=5e-2)
 
 
 def _cash_on_nodes(economy: Huggett):

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from srlteach.distributions import lottery, stationary_distribution
+from srlteach.distributions import lottery
 from srlteach.monte_carlo import next_node
 from srlteach.utility import crra_utility
 
@@ -248,6 +248,8 @@ def score_function_objective(rewards, log_probs, β: float):
     function estimator never differentiates through the dynamics).
     """
     N, T = rewards.shape
+    if N < 2:
+        raise ValueError(f"the leave-one-out baseline needs N ≥ 2 paths, got N = {N}")
     rewards = jax.lax.stop_gradient(rewards)
     discounted = rewards * β ** jnp.arange(T)
     to_go = jnp.cumsum(discounted[:, ::-1], axis=1)[:, ::-1]  # G_t^n
@@ -474,19 +476,3 @@ def income_fluctuation_objective(economy, r: float, policy, copies: int, T: int)
         return jnp.mean(jnp.sum(utility, axis=0)), ({"mean_b_T": jnp.mean(b_T)}, state)
 
     return objective
-
-
-def ergodic_region(b_grid, b_next, Π_y, mass: float = 0.999):
-    """Where the households live: the fewest grid nodes (b, y) that together hold `mass` of
-    the stationary distribution of the savings policy b_next (n_b, n_y).
-
-    Returns an (n_b, n_y) boolean mask (the nodes of highest stationary mass, added in
-    decreasing order until their total reaches `mass`).
-    """
-    if not 0 < mass <= 1:
-        raise ValueError(f"mass must lie in (0, 1], got {mass}")
-    g = stationary_distribution(lottery(b_grid, b_next), Π_y)
-    order = jnp.argsort(-g.ravel())
-    needed = jnp.searchsorted(jnp.cumsum(g.ravel()[order]), mass) + 1
-    inside = jnp.zeros(g.size, bool).at[order].set(jnp.arange(g.size) < needed)
-    return inside.reshape(g.shape)

@@ -1,6 +1,6 @@
 """Krusell–Smith by structural RL: the plug-in, its simulations and its economics.
 
-The chapter's run (book scale, `SPG_SETTINGS["book"]`) is trained once per session and
+The chapter's run (book scale, `SPG_BOOK`) is trained once per session and
 compared with the Krusell–Smith (1998) solution on the same shocks.
 """
 
@@ -14,7 +14,7 @@ from srlteach import spg
 from srlteach.equilibrium import stationary_equilibrium
 from srlteach.household import euler_errors as household_euler_errors
 from srlteach.krusell_smith import (
-    SPG_SETTINGS,
+    SPG_BOOK,
     create_krusell_smith,
     euler_errors,
     krusell_smith_spg,
@@ -33,7 +33,7 @@ def ks_model(ks_book, ks_equilibrium_book):
 
 @pytest.fixture(scope="session")
 def ks_trained(ks_model):
-    return spg.solve(ks_model, SPG_SETTINGS["book"])
+    return spg.solve(ks_model, SPG_BOOK)
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +102,7 @@ def test_check_policy_rejects_price_grids_that_miss_the_stationary_prices(ks_equ
     economy = create_krusell_smith("book", r_min=0.05, r_max=0.07)
     model = krusell_smith_spg(economy, g0=ks_equilibrium_book.g)
     with pytest.raises(ValueError, match="the r grid .* must contain the price r"):
-        spg.solve(model, SPG_SETTINGS["book"]._replace(max_epochs=1))
+        spg.solve(model, SPG_BOOK._replace(max_epochs=1))
 
 
 def test_bad_initial_distribution_raises(ks_book):
@@ -118,7 +118,7 @@ def test_bad_initial_distribution_raises(ks_book):
 
 
 def test_training_converges_with_prices_on_the_grid(ks_trained):
-    config = SPG_SETTINGS["book"]
+    config = SPG_BOOK
     assert ks_trained.converged and ks_trained.epochs < config.max_epochs
     clipped = ks_trained.history["out_of_grid"][100:]
     assert clipped.sum() < 1e-4 * clipped.size * config.N * config.T
@@ -172,7 +172,7 @@ def test_no_aggregate_risk_reaches_the_stationary_equilibrium():
     calm = create_krusell_smith("book", ν_z=0.0)
     egm, vfi = stationary_equilibrium(calm), stationary_equilibrium(calm, method="vfi")
     model = krusell_smith_spg(calm, g0=egm.g)
-    trained = spg.solve(model, SPG_SETTINGS["book"]._replace(N=1, T=250))
+    trained = spg.solve(model, SPG_BOOK._replace(N=1, T=250))
     assert trained.converged
     path, _ = simulate_aggregates(trained.model, trained.θ, jnp.zeros(300, jnp.float32), egm.g)
     K, r, w = (float(x[-1]) for x in (path.K, path.r, path.w))
@@ -212,7 +212,7 @@ def test_euler_errors_agree_with_the_household_module_without_aggregate_risk(ks_
 
 
 def test_same_seed_same_numbers(ks_model):
-    config = SPG_SETTINGS["book"]._replace(N=4, max_epochs=50)
+    config = SPG_BOOK._replace(N=4, max_epochs=50)
     first, second = spg.solve(ks_model, config), spg.solve(ks_model, config)
     np.testing.assert_array_equal(first.θ, second.θ)
     np.testing.assert_array_equal(first.history["objective"], second.history["objective"])

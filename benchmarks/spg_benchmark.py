@@ -1,0 +1,283 @@
+"""Benchmark of the structural policy gradient engine (`srlteach.spg`).
+
+Usage, from the repository root::
+
+    python benchmarks/spg_benchmark.py            # everything (about 10 minutes on 2 cores)
+    python benchmarks/spg_benchmark.py --quick    # book scale and the design choices only
+
+Each case runs in its own Python process, so compile caches and peak memory are its own.
+Reports, per case: compile time (tracing + XLA, once per training run), time per epoch,
+epochs and wall time to convergence where a case trains to convergence, and the process's
+peak resident memory. Appends a dated block with the machine's description to
+benchmarks/results.md.
+
+Cases
+-----
+book-huggett   GE Huggett at book scale (`SPG_BOOK`), trained to convergence.
+paper-huggett  GE Huggett at paper scale (`SPG_PAPER`: 200×3 individual grid, 30 z nodes,
+               20 r nodes, N = 512, T = 170), a few epochs: time per epoch, and the time a
+               run of the slides' average length (573 epochs) would take.
+paper-ks       Krusell–Smith at paper scale (200×3 individual grid, 30×50 (r, w) grid,
+               N = 512, T = 90): time per epoch (target: under 0.5 s on a 2-core CPU).
+design-*       The engine's implementation choices against alternatives, on one epoch's
+               value and gradient: single vs double precision, the engine's backward sweep
+               vs reverse-mode autodiff of the backward recursion, and the N paths batched
+               inside the scan over t vs one path after another.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results.md"
+SLIDES_EPOCHS = 573  # average epochs to convergence of Huggett with aggregate shocks in the slides
+
+
+def peak_memory_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports kB
+
+
+def timed(f, *args, repeat: int = 3):
+    """(seconds of the first call, best seconds of `repeat` further calls) of a jitted f."""
+    import jax
+
+    start = time.perf_counter()
+    jax.block_until_ready(f(*args))
+    first = time.perf_counter() - start
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        jax.block_until_ready(f(*args))
+        best = min(best, time.perf_counter() - start)
+    return first, best
+
+
+# ---------------------------------------------------------------------------------------
+# Cases (each runs in a fresh process: `python spg_benchmark.py --case NAME`)
+# ---------------------------------------------------------------------------------------
+
+
+def case_book_huggett():
+    from srlteach import spg
+    from srlteach.huggett import SPG_BOOK, create_huggett, huggett_spg
+
+    start = time.perf_counter()
+    result = spg.solve(huggett_spg(create_huggett("book")), SPG_BOOK)
+    wall = time.perf_counter() - start
+    return dict(
+        case="GE Huggett, book scale (70×3, n_z 9, n_r 11, N 32, T 170), to convergence",
+        compile_s=result.compile_seconds,
+        epoch_ms=1000 * result.run_seconds / result.epochs,
+        epochs=result.epochs,
+        converged=result.converged,
+        wall_s=wall,
+    )
+
+
+def _epochs(model, config, epochs: int):
+    """Train `epochs` epochs without a stopping rule: compile time and time per epoch."""
+    from srlteach import spg
+
+    config = config._replace(max_epochs=epochs, chunk=epochs, tol=0.0)
+    result = spg.solve(model, config)  # one chunk: compile, then one compiled call
+    again = spg.solve(model, config)  # the same program again, for a second timing
+    return result.compile_seconds, 1000 * min(result.run_seconds, again.run_seconds) / epochs
+
+
+def case_paper_huggett():
+    from srlteach.huggett import SPG_PAPER, create_huggett, huggett_spg
+
+    compile_s, epoch_ms = _epochs(huggett_spg(create_huggett("paper")), SPG_PAPER, 3)
+    return dict(
+        case="GE Huggett, paper scale (200×3, n_z 30, n_r 20, N 512, T 170), 3 epochs",
+        compile_s=compile_s,
+        epoch_ms=epoch_ms,
+        epochs=f"({SLIDES_EPOCHS} in the slides)",
+        wall_s=f"≈ {SLIDES_EPOCHS * epoch_ms / 1000:.0f} (estimated)",
+    )
+
+
+def case_paper_ks():
+    from srlteach import spg
+    from srlteach.krusell_smith import create_krusell_smith, krusell_smith_spg
+
+    config = spg.SPGConfig(N=512, T=90, η0=5e-4)
+    compile_s, epoch_ms = _epochs(krusell_smith_spg(create_krusell_smith("paper")), config, 3)
+    return dict(
+        case="Krusell–Smith, paper scale (200×3, 30×50 (r, w), N 512, T 90), 3 epochs",
+        compile_s=compile_s,
+        epoch_ms=epoch_ms,
+    )
+
+
+def _design_setup(scale: str, dtype: str):
+    import jax
+
+    from srlteach import spg
+
+    if scale == "ks":
+        from srlteach.krusell_smith import create_krusell_smith, krusell_smith_spg
+
+        model, N, T = krusell_smith_spg(create_krusell_smith("paper")), 512, 90
+    else:
+        from srlteach.huggett import create_huggett, huggett_spg
+
+        model, N, T = huggett_spg(create_huggett("book")), 32, 170
+    model = spg.in_dtype(model, dtype)
+    table = model.actions(spg.in_dtype(model.initial_parameters(), dtype))
+    start = spg.initial_state(model, N, jax.random.PRNGKey(0))
+    return model, table, start, spg.uniform_distribution(model), N, T
+
+
+def case_design(scale: str, variant: str):
+    """One epoch's value and gradient with respect to the policy table, by `variant`."""
+    import jax
+    import jax.numpy as jnp
+
+    from srlteach import spg
+
+    dtype = "float64" if variant == "float64" else "float32"
+    model, table, start, d0, N, T = _design_setup(scale, dtype)
+    key = jax.random.PRNGKey(1)
+
+    if variant in ("engine", "float64"):
+        f = jax.jit(lambda t: spg.value_and_gradient(model, t, start.g, start.a, key, T, d0)[:2])
+        label = f"engine (backward sweep), {dtype}"
+    elif variant == "autodiff":
+        def value(t):
+            _, path = spg.rollout(model, jax.lax.stop_gradient(t), start.g, start.a, key, T, d0)
+            return spg.backward_value(model, t, path, d0)
+
+        f = jax.jit(jax.value_and_grad(value))
+        label = "reverse-mode autodiff of the backward recursion, float32"
+    elif variant == "sequential":
+        # The other way round: one path at a time (a scan over paths, each a scan over t),
+        # summing the gradients; the same numbers as the batched engine.
+        def f_seq(t):
+            def one(carry, n):
+                value, grad = carry
+                g0, a0 = jax.tree.map(lambda x: jax.lax.dynamic_slice_in_dim(x, n, 1), (start.g, start.a))
+                v, gr, _ = spg.value_and_gradient(model, t, g0, a0, jax.random.fold_in(key, n), T, d0)
+                return (value + v / N, jax.tree.map(lambda G, x: G + x / N, grad, gr)), None
+
+            zero = (jnp.zeros((), table.dtype), jax.tree.map(jnp.zeros_like, t))
+            return jax.lax.scan(one, zero, jnp.arange(N))[0]
+
+        f = jax.jit(f_seq)
+        label = "paths one after another (scan over paths), float32"
+    first, best = timed(f, table)
+    shape = "KS paper scale (N 512, T 90)" if scale == "ks" else "GE Huggett book scale (N 32, T 170)"
+    return dict(case=f"{shape}: {label}", compile_s=first - best, epoch_ms=1000 * best)
+
+
+CASES = {
+    "book-huggett": case_book_huggett,
+    "paper-huggett": case_paper_huggett,
+    "paper-ks": case_paper_ks,
+    **{f"design-{scale}-{variant}": (lambda s=scale, v=variant: case_design(s, v))
+       for scale in ("book", "ks") for variant in ("engine", "float64", "autodiff", "sequential")},
+}
+QUICK = ["book-huggett"] + [f"design-book-{v}" for v in ("engine", "float64", "autodiff", "sequential")]
+
+
+def run_case(name: str) -> dict:
+    """Run one case in a fresh process; its last stdout line is the JSON result."""
+    out = subprocess.run([sys.executable, __file__, "--case", name], capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        return dict(case=name, error=out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------------
+# The report
+# ---------------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    import jax
+
+    model = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return dict(
+        cpu=model,
+        cores=os.cpu_count(),
+        memory_gb=round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        jax=jax.__version__,
+        backend=jax.default_backend(),
+        devices=", ".join(d.device_kind for d in jax.devices()),
+        python=platform.python_version(),
+    )
+
+
+def fmt(value, digits: int):
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def report(rows: list, info: dict, load_before, load_after) -> str:
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"## {stamp}",
+        "",
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GB; jax {info['jax']} on "
+        f"{info['backend']} ({info['devices']}); Python {info['python']}.",
+        f"Load average (1 min) before / after: {load_before[0]:.2f} / {load_after[0]:.2f} "
+        "(other processes on the machine slow every figure down in proportion).",
+        "No GPU was available to this run.",
+        "",
+        "| case | compile (s) | per epoch (ms) | epochs | wall to convergence (s) | peak memory (MB) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        if "error" in row:
+            lines.append(f"| {row['case']} | failed: {row['error']} | | | | |")
+            continue
+        lines.append(
+            f"| {row['case']} | {fmt(row['compile_s'], 1)} | {fmt(row['epoch_ms'], 0)} | {row.get('epochs', '')} "
+            f"| {fmt(row.get('wall_s', ''), 1)} | {fmt(row['peak_mb'], 0)} |"
+        )
+    lines += ["", "Targets on a 2-core CPU: book-scale GE Huggett converges in under 60 s; a paper-scale "
+              "Krusell–Smith epoch takes under 0.5 s. The slides report 45.9 s for Huggett with aggregate "
+              "shocks on an A100 GPU.", ""]
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--case", choices=sorted(CASES), help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="book scale and design choices only")
+    args = parser.parse_args()
+    if args.case:  # inside a case's own process
+        import srlteach  # noqa: F401  (float64 for the reference solvers)
+
+        row = CASES[args.case]()
+        row["peak_mb"] = peak_memory_mb()
+        print(json.dumps(row))
+        return
+    names = QUICK if args.quick else list(CASES)
+    load_before = os.getloadavg()
+    rows = []
+    for name in names:
+        print(f"running {name} ...", flush=True)
+        rows.append(run_case(name))
+        print("  ", rows[-1], flush=True)
+    block = report(rows, machine(), load_before, os.getloadavg())
+    header = "" if RESULTS.exists() else "# SPG engine benchmarks\n\nAppended by `benchmarks/spg_benchmark.py`, newest last.\n\n"
+    with open(RESULTS, "a") as f:
+        f.write(header + block + "\n")
+    print(block)
+
+
+if __name__ == "__main__":
+    main()

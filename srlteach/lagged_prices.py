@@ -1,0 +1,187 @@
+"""Policies that also condition on last period's prices: any SPG economy, one more grid axis.
+
+The structural policy gradient of Yang, Wang, Schaab and Moll (2025, arXiv 2512.18892)
+trains a policy π(s, a, p) on today's prices p. Equilibrium prices are not Markov, so
+yesterday's prices carry information about the distribution that today's do not; a policy
+π(s, a, p_{t-1}, p) can use it. `LaggedPrices` adds that state to any plug-in of
+`srlteach.spg` without touching the economy or the engine's training loop:
+
+- the aggregate state becomes (a, p_{t-1}) (`LaggedState`): the economy's own state plus
+  the remembered prices, updated each period from the prices that cleared the markets;
+- the policy table gets one axis per remembered price, on a grid of `lag_grids` nodes,
+  placed after the economy's aggregate axes and before its price axes, so that the
+  engine's multilinear `interpolate` (and the adjoint that scatters the gradient back)
+  treats p_{t-1} exactly like a price: linear between nodes;
+- the economy's `prices` and `individual` see the table interpolated at p_{t-1}, i.e. the
+  current-price policy that the lagged state selects.
+
+If the table does not vary along the lag axes, the lagged policy *is* the current-price
+policy: `collapse` and `expand` go back and forth, and a rollout of `expand(θ)` is a
+rollout of θ (tests/test_lagged_prices.py).
+
+The engine must hand today's prices to `next_aggregate` (the only state the wrapper has to
+carry from one period to the next); see `LaggedPrices.next_aggregate`.
+"""
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from srlteach.spg import PriceLocation, Prices, interpolate, locate_prices
+
+_static = dict(metadata=dict(static=True))
+
+
+class LaggedState(NamedTuple):
+    """The aggregate state of a lagged-price policy."""
+
+    a: Any  # the economy's own aggregate state (e.g. log z, or the index of z)
+    p_lag: jax.Array  # (n_lag,) the remembered prices p_{t-1}
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class LaggedPrices:
+    """An SPG economy whose households also condition on last period's prices.
+
+    Wraps `inner` (any `srlteach.spg.SPGEconomy`); build it with `lagged_prices`.
+    """
+
+    inner: Any  # the economy's plug-in
+    lag_grids: tuple  # one increasing grid per remembered price
+    p0: jax.Array  # (n_lag,) p_{-1}: the remembered prices at the start of a path
+    lagged: tuple = dataclasses.field(**_static)  # which prices are remembered (indices into p)
+    n_aggregate_axes: int = dataclasses.field(**_static)  # leading table axes indexed by the aggregate state
+
+    # --- delegated unchanged --------------------------------------------------------------
+
+    @property
+    def β(self):
+        return self.inner.β
+
+    @property
+    def price_names(self):
+        return self.inner.price_names
+
+    def initial_distribution(self):
+        return self.inner.initial_distribution()
+
+    def aggregate_shocks(self, key, shape):
+        return self.inner.aggregate_shocks(key, shape)
+
+    def push_forward(self, g, transition):
+        return self.inner.push_forward(g, transition)
+
+    def expectation(self, v, transition):
+        return self.inner.expectation(v, transition)
+
+    # --- the lag axes of θ and the table --------------------------------------------------
+
+    @property
+    def lag_shape(self):
+        return tuple(grid.size for grid in self.lag_grids)
+
+    def expand(self, θ):
+        """The lagged parameters that ignore p_{t-1}: θ repeated on every lag node."""
+        return jax.tree.map(lambda leaf: jnp.broadcast_to(leaf, self.lag_shape + leaf.shape), θ)
+
+    def collapse(self, θ):
+        """The current-price parameters at the first lag node (exact if θ ignores the lag)."""
+        return jax.tree.map(lambda leaf: leaf[(0,) * len(self.lag_grids)], θ)
+
+    def initial_parameters(self):
+        """The economy's initial policy, the same at every lagged price."""
+        return self.expand(self.inner.initial_parameters())
+
+    def actions(self, θ):
+        """The economy's table at every lag node, lag axes moved after the aggregate axes."""
+        k, m = len(self.lag_grids), self.n_aggregate_axes
+        table_of = self.inner.actions
+        for _ in range(k):
+            table_of = jax.vmap(table_of)
+        return jax.tree.map(lambda leaf: jnp.moveaxis(leaf, tuple(range(k)), tuple(range(m, m + k))), table_of(θ))
+
+    def _at_lag(self, table, p_lag):
+        """The current-price table selected by p_{t-1}: linear interpolation over the lag axes."""
+        location, _ = locate_prices(self.lag_grids, p_lag)
+        k, m = len(self.lag_grids), self.n_aggregate_axes
+        move = lambda leaf: jnp.moveaxis(leaf, tuple(range(m, m + k)), tuple(range(k)))
+        return jax.tree.map(lambda leaf: interpolate(move(leaf), location), table)
+
+    # --- the aggregate state --------------------------------------------------------------
+
+    def initial_aggregate(self, key):
+        return LaggedState(self.inner.initial_aggregate(key), self.p0)
+
+    def next_aggregate(self, a: LaggedState, ε, prices: Prices):
+        """(a_{t+1}, p_t): the economy's next state and today's prices, remembered."""
+        return LaggedState(self.inner.next_aggregate(a.a, ε), prices.values[jnp.asarray(self.lagged)])
+
+    def policy_index(self, a: LaggedState):
+        return self.inner.policy_index(a.a)
+
+    # --- prices and households ------------------------------------------------------------
+
+    def prices(self, table, a: LaggedState, g) -> Prices:
+        """The economy's prices under the policy that p_{t-1} selects, located on the lag
+        grids and the price grids together (`with_lag`)."""
+        return self.with_lag(a, self.inner.prices(self._at_lag(table, a.p_lag), a.a, g))
+
+    def with_lag(self, a: LaggedState, prices: Prices) -> Prices:
+        """The economy's prices, located at (p_{t-1}, p) on the lag and price grids (lag axes
+        first, as in the table): what `srlteach.spg.policy` needs to read the lagged table."""
+        lag, lag_outside = locate_prices(self.lag_grids, a.p_lag)
+        location = PriceLocation(
+            jnp.concatenate([lag.index, prices.location.index]), jnp.concatenate([lag.weight, prices.location.weight])
+        )
+        return Prices(prices.values, location, prices.residual, prices.out_of_grid | lag_outside)
+
+    def individual(self, action, a: LaggedState, prices: Prices):
+        k = len(self.lag_grids)
+        own = Prices(prices.values, PriceLocation(prices.location.index[k:], prices.location.weight[k:]), prices.residual, prices.out_of_grid)
+        return self.inner.individual(action, a.a, own)
+
+    def check_policy(self, table):
+        """The economy's check, for the policy selected by the initial lagged prices p0."""
+        self.inner.check_policy(self._at_lag(table, self.p0))
+
+
+def lagged_prices(inner, lag_grids, p0, lagged=None) -> LaggedPrices:
+    """`inner` with policies that also condition on last period's prices.
+
+    Parameters
+    ----------
+    inner : an SPG plug-in (`huggett_spg`, `krusell_smith_spg`, ...).
+    lag_grids : one increasing grid (≥ 2 nodes) per remembered price.
+    p0 : the remembered prices at the start of every path (e.g. stationary prices);
+        must lie on the lag grids.
+    lagged : indices of the remembered prices in the price vector (default: the first
+        len(lag_grids) prices, e.g. (0,) for r in Krusell–Smith's p = (r, w)).
+    """
+    lag_grids = tuple(jnp.asarray(grid, dtype=inner.initial_distribution().dtype) for grid in lag_grids)
+    lagged = tuple(range(len(lag_grids))) if lagged is None else tuple(int(k) for k in lagged)
+    n_p = len(inner.price_names)
+    if not lag_grids:
+        raise ValueError("lag_grids must hold at least one grid (one per remembered price)")
+    if len(lagged) != len(lag_grids):
+        raise ValueError(f"lagged must name one price per lag grid: {len(lag_grids)} grids, lagged = {lagged}")
+    if len(set(lagged)) != len(lagged) or not all(0 <= k < n_p for k in lagged):
+        raise ValueError(f"lagged must hold distinct indices of the {n_p} prices {inner.price_names}, got {lagged}")
+    for k, grid in zip(lagged, lag_grids):
+        name = inner.price_names[k]
+        if grid.ndim != 1 or grid.size < 2:
+            raise ValueError(f"the lag grid of {name} must be a 1-d grid of at least 2 nodes, got shape {grid.shape}")
+        if not bool(jnp.all(jnp.diff(grid) > 0)):
+            raise ValueError(f"the lag grid of {name} must be strictly increasing")
+    p0 = jnp.asarray(p0, dtype=lag_grids[0].dtype).reshape(-1)
+    if p0.shape != (len(lag_grids),):
+        raise ValueError(f"p0 must hold one remembered price per lag grid, got shape {p0.shape}")
+    for k, grid, p in zip(lagged, lag_grids, p0):
+        if not grid[0] <= p <= grid[-1]:
+            raise ValueError(
+                f"p0 = {float(p):.4g} for {inner.price_names[k]} must lie on its lag grid [{float(grid[0]):.4g}, {float(grid[-1]):.4g}]"
+            )
+    n_aggregate_axes = len(inner.policy_index(inner.initial_aggregate(jax.random.PRNGKey(0))))
+    return LaggedPrices(inner, lag_grids, p0, lagged, n_aggregate_axes)
