@@ -4,8 +4,10 @@ The library behind the book. Layers, bottom to top:
 
 - `discretisation`, `distributions`, `utility`: Markov chains, asset grids, Young's
   lottery and the push-forward of a cross-section;
-- `household`, `equilibrium`: reference solvers (EGM/VFI, stationary equilibrium);
-- `monte_carlo`, `policy_gradient`, `spg`: the learning methods;
+- `household`, `equilibrium`, `ks1998`: reference solvers (EGM/VFI, stationary equilibrium,
+  the Krusell–Smith (1998) algorithm);
+- `monte_carlo`, `policy_gradient`, `spg`, `lagged_prices`: the learning methods (the last
+  adds last period's prices to any economy's policy);
 - `huggett`, `krusell_smith`: one module per economy;
 - `explorers`: figures and interactive explorers used by the chapters.
 
@@ -47,5 +49,9 @@ from srlteach.policy_gradient import TrainConfig, TrainResult, train, warmup_exp
 from srlteach import spg  # noqa: E402
 from srlteach.spg import SPGConfig, SPGResult  # noqa: E402
 from srlteach.huggett import HuggettPESPG, HuggettSPG, huggett_pe_spg, huggett_spg  # noqa: E402
+from srlteach import ks1998, lagged_prices  # noqa: E402
+from srlteach.krusell_smith import KrusellSmithSPG, krusell_smith_spg, simulate_aggregates  # noqa: E402
+from srlteach.ks1998 import KS1998Config, KS1998Solution, solve_ks1998  # noqa: E402
+from srlteach.lagged_prices import LaggedPrices, LaggedState  # noqa: E402
 
 __version__ = "0.1.0"

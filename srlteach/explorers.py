@@ -20,6 +20,7 @@ from srlteach.forecasting import (
     forecast_design,
     forecast_rmse_by_lags,
     simulate_lab,
+    usable_dates,
 )
 from srlteach.huggett import CALIBRATION, create_huggett_stationary
 from srlteach.krusell_smith import cash_on_hand as ks_cash_on_hand
@@ -259,7 +260,7 @@ def prices_not_markov_explorer(ν_z: float = 0.02, max_lags: int = 4, seed: int 
     path = simulate_lab(lab, jax.random.PRNGKey(seed), int(N), int(T), burn_in=300, keep_distributions=True)
     r = np.asarray(path.prices.values[..., 0])
     z_index = np.asarray(path.aggregate)
-    valid = ~np.asarray(path.prices.out_of_grid)
+    valid = usable_dates(path.prices.out_of_grid)
     sd_b = cross_section_moments(np.asarray(path.g), lab.economy.b_grid)["sd_b"]
     y, X, _, _ = forecast_design(r, z_index, extra={"sd_b": sd_b}, valid=valid)
     x_bins, y_bins = added_variable_bins(y, X)

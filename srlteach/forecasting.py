@@ -11,7 +11,9 @@ simulated paths (arrays (T, N), time first, as `srlteach.spg` returns them):
 - `forecast_design`: the regressors of a forecast of p_{t+1} from a flexible function of
   (p_t, z_t, z_{t+1}), optionally with lags p_{t-1}, ..., p_{t-k} and extra variables
   (moments of g_t);
-- `forecast_rmse_by_lags`: out-of-sample root-mean-square forecast errors as lags are added;
+- `out_of_sample_rmse`, `forecast_rmse_by_lags`: out-of-sample root-mean-square forecast
+  errors, and how they fall as lags are added;
+- `usable_dates`: the dates to keep when a simulated price was clipped to its grid;
 - `cross_section_moments`: moments of a (n_b, n_y) cross-section to condition on;
 - a laboratory (`create_price_lab`, `simulate_lab`): the Huggett economy with aggregate
   risk under a fixed household policy, simulated by the SPG engine's rollout with market
@@ -137,26 +139,49 @@ def forecast_design(p, z_index, lags: int = 0, extra: dict | None = None, first:
     return p[t + 1].ravel()[keep], X, tuple(names), path
 
 
-def forecast_rmse_by_lags(p, z_index, max_lags: int, train_share: float = 0.5, valid=None):
-    """Out-of-sample RMSE of forecasts of p_{t+1} (`forecast_design`) with 0, 1, ...,
-    max_lags lagged prices.
+def out_of_sample_rmse(p, z_index, lags: int = 0, extra: dict | None = None, first: int | None = None,
+                       valid=None, train_share: float = 0.5):
+    """RMSE of the `forecast_design` forecast of p_{t+1}, fitted on the first `train_share`
+    of the paths and evaluated on the others (independent paths: genuinely out of sample).
 
-    The regressions are fitted on the first `train_share` of the paths and evaluated on
-    the others (independent paths, so the evaluation is genuinely out of sample); every
-    forecast uses the same observations, dates t ≥ max_lags. Returns (max_lags + 1,) RMSEs.
+    Evaluation uses only rows whose pair (z_t, z_{t+1}) occurs in the fitting sample: a rare
+    pair without an intercept of its own would be forecast from nothing.
     """
-    p = np.asarray(p, float)
-    N = p.shape[1]
+    N = np.shape(p)[1]
     n_train = int(round(train_share * N))
     if not 0 < n_train < N:
         raise ValueError(f"train_share = {train_share} leaves no paths to fit or to evaluate with N = {N}")
-    rmse = []
-    for lags in range(max_lags + 1):
-        y, X, _, path = forecast_design(p, z_index, lags, first=max_lags, valid=valid)
-        fit = path < n_train
-        coef, *_ = np.linalg.lstsq(X[fit], y[fit], rcond=None)  # min-norm if a (z, z′) cell is unseen
-        rmse.append(np.sqrt(np.mean((y[~fit] - X[~fit] @ coef) ** 2)))
-    return np.array(rmse)
+    y, X, names, path = forecast_design(p, z_index, lags, extra=extra, first=first, valid=valid)
+    fit = path < n_train
+    cells = np.array([name.startswith("z_t,z_t+1=") for name in names])
+    seen = X[fit][:, cells].sum(axis=0) > 0
+    test = ~fit & (X[:, cells][:, ~seen].sum(axis=1) == 0)
+    coef, *_ = np.linalg.lstsq(X[fit], y[fit], rcond=None)
+    return float(np.sqrt(np.mean((y[test] - X[test] @ coef) ** 2)))
+
+
+def forecast_rmse_by_lags(p, z_index, max_lags: int, train_share: float = 0.5, valid=None):
+    """`out_of_sample_rmse` of forecasts with 0, 1, ..., max_lags lagged prices, all on the
+    same observations (dates t ≥ max_lags). Returns a (max_lags + 1,) array."""
+    return np.array([
+        out_of_sample_rmse(p, z_index, lags, first=max_lags, valid=valid, train_share=train_share)
+        for lags in range(max_lags + 1)
+    ])
+
+
+def usable_dates(out_of_grid, recovery: int = 5):
+    """(T, N) bool: dates whose price is not clipped and that do not follow a clipped date
+    by `recovery` periods or fewer.
+
+    Where the clearing rate leaves the price grid, the market does not clear, and the
+    cross-section carries that date's excess demand into the following periods: for a
+    while the economy is off its equilibrium path, and such dates are set aside.
+    """
+    out_of_grid = np.asarray(out_of_grid, bool)
+    recent = out_of_grid.copy()
+    for lag in range(1, recovery + 1):
+        recent[lag:] |= out_of_grid[:-lag]
+    return ~recent
 
 
 def added_variable_bins(y, X, n_bins: int = 10):
@@ -254,15 +279,15 @@ class StartingPoint(NamedTuple):
 
 
 def matched_starting_points(lab: PriceLab, path, tol: float = 1e-4):
-    """Two dates of a simulated `path` (with distributions) with the same z node and rates
-    within `tol` of each other, chosen to differ as much as possible in the cross-sectional
-    standard deviation of wealth. Returns (StartingPoint, StartingPoint)."""
+    """Two usable dates (`usable_dates`) of a simulated `path` (with distributions) with the
+    same z node and rates within `tol` of each other, chosen to differ as much as possible
+    in the cross-sectional standard deviation of wealth. Returns (StartingPoint, StartingPoint)."""
     if path.g is None:
         raise ValueError("path has no distributions: simulate with keep_distributions=True")
     r = np.asarray(path.prices.values[..., 0]).ravel()
     a = np.asarray(path.aggregate).ravel()
     sd = cross_section_moments(np.asarray(path.g), lab.economy.b_grid)["sd_b"].ravel()
-    clipped = np.asarray(path.prices.out_of_grid).ravel()
+    clipped = ~usable_dates(path.prices.out_of_grid).ravel()
     best, pair = -1.0, None
     for node in np.unique(a):
         idx = np.flatnonzero((a == node) & ~clipped)

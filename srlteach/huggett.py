@@ -350,6 +350,15 @@ def _warmup_distribution(economy: Huggett):
     return mass_b[:, None] * stationary_markov(economy.Π_y)
 
 
+def _draw(probabilities, u):
+    """The index k drawn with probability probabilities[k], by inverting the CDF at the uniform u.
+
+    The uniforms are always float32 draws, so a float32 and a float64 run of the engine
+    see the same shocks.
+    """
+    return jnp.minimum(jnp.sum(jnp.cumsum(probabilities) < u), probabilities.size - 1)
+
+
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class HuggettSPG:
@@ -389,14 +398,14 @@ class HuggettSPG:
         return self.g0
 
     def initial_aggregate(self, key):
-        return jax.random.choice(key, self.ψ_z.size, p=self.ψ_z)
+        return _draw(self.ψ_z, jax.random.uniform(key, dtype=jnp.float32))
 
     def aggregate_shocks(self, key, shape):
-        return jax.random.uniform(key, shape, dtype=self.g0.dtype)
+        return jax.random.uniform(key, shape, dtype=jnp.float32)
 
     def next_aggregate(self, a, ε):
-        """z′ by inverting the cumulative row Π_z[a] at the uniform draw ε."""
-        return jnp.minimum(jnp.sum(jnp.cumsum(self.economy.Π_z[a]) < ε), self.ψ_z.size - 1)
+        """z′ drawn from the row Π_z[a] with the uniform ε."""
+        return _draw(self.economy.Π_z[a], ε)
 
     def prices(self, table, a, g):
         """r_t from S_t(r) = Σ_s b′(s; z_t, r) g_t(s) = 0, on the whole r grid (`clear_bond_market`)."""
@@ -446,16 +455,14 @@ class HuggettPESPG(HuggettSPG):
         return (a[0],)
 
     def initial_aggregate(self, key):
-        key_z, key_r = jax.random.split(key)
-        return jnp.stack([jax.random.choice(key_z, self.ψ_z.size, p=self.ψ_z), jax.random.choice(key_r, self.ψ_r.size, p=self.ψ_r)])
+        u = jax.random.uniform(key, (2,), dtype=jnp.float32)
+        return jnp.stack([_draw(self.ψ_z, u[0]), _draw(self.ψ_r, u[1])])
 
     def aggregate_shocks(self, key, shape):
-        return jax.random.uniform(key, shape + (2,), dtype=self.g0.dtype)
+        return jax.random.uniform(key, shape + (2,), dtype=jnp.float32)
 
     def next_aggregate(self, a, ε):
-        z_next = jnp.minimum(jnp.sum(jnp.cumsum(self.economy.Π_z[a[0]]) < ε[0]), self.ψ_z.size - 1)
-        r_next = jnp.minimum(jnp.sum(jnp.cumsum(self.economy.Π_r[a[1]]) < ε[1]), self.ψ_r.size - 1)
-        return jnp.stack([z_next, r_next])
+        return jnp.stack([_draw(self.economy.Π_z[a[0]], ε[0]), _draw(self.economy.Π_r[a[1]], ε[1])])
 
     def prices(self, table, a, g):
         r = self.economy.r_grid[a[1]][None]

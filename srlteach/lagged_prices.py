@@ -117,7 +117,7 @@ class LaggedPrices:
 
     def next_aggregate(self, a: LaggedState, ε, prices: Prices):
         """(a_{t+1}, p_t): the economy's next state and today's prices, remembered."""
-        return LaggedState(self.inner.next_aggregate(a.a, ε), prices.values[jnp.asarray(self.lagged)])
+        return LaggedState(self.inner.next_aggregate(a.a, ε, prices), prices.values[jnp.asarray(self.lagged)])
 
     def policy_index(self, a: LaggedState):
         return self.inner.policy_index(a.a)

@@ -50,7 +50,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from srlteach.distributions import Lottery, lottery
+from srlteach.distributions import Lottery
 from srlteach.policy_gradient import TrainConfig, train, warmup_exponential_decay
 
 # ---------------------------------------------------------------------------------------
@@ -289,7 +289,8 @@ def _add_interpolated(G, location: PriceLocation, leading, cotangent):
 
 
 class SPGConfig(NamedTuple):
-    """Numerics of an SPG run (no economics). Defaults: the paper's settings."""
+    """Numerics of an SPG run (no economics). Defaults: the paper's settings for Huggett
+    (the paper does not report how fast its learning rate decays: here by half every 250 epochs)."""
 
     N: int = 512  # simulated paths per epoch
     T: int = 170  # horizon of each path (β^T below the truncation error)

@@ -69,12 +69,18 @@ def test_constraints_hold_at_nodes_and_between_them(ks_model):
     table = ks_model.actions(θ)
     assert float(table.min()) >= 0 and float(table.max()) <= float(e.b_grid[-1])
     keys = jax.random.split(jax.random.PRNGKey(1), 2)
-    for K, log_z in zip(jax.random.uniform(keys[0], (50,), minval=4.0, maxval=7.0), jax.random.uniform(keys[1], (50,), minval=-0.1, maxval=0.1)):
+    K = jax.random.uniform(keys[0], (200,), minval=4.0, maxval=7.0)
+    log_z = jax.random.uniform(keys[1], (200,), minval=-0.1, maxval=0.1)
+
+    def at(K, log_z):
         p = ks_model.prices_at(K, log_z)
         b_next = spg.policy(ks_model, table, log_z, p)
-        c = ks_model.individual(b_next, log_z, p).outputs["C"]
-        if not bool(p.out_of_grid):
-            assert float(c.min()) > 0 and float(b_next.min()) >= 0
+        return ks_model.individual(b_next, log_z, p).outputs["C"], b_next, p.out_of_grid
+
+    c, b_next, outside = jax.jit(jax.vmap(at))(K, log_z)
+    inside = ~np.asarray(outside)
+    assert inside.sum() > 100  # most draws are prices on the grid
+    assert float(c[inside].min()) > 0 and float(b_next[inside].min()) >= 0
 
 
 def test_prices_equal_the_closed_forms_along_engine_rollouts(ks_model, ks_book):
@@ -211,10 +217,12 @@ def test_euler_errors_agree_with_the_household_module_without_aggregate_risk(ks_
 # ---------------------------------------------------------------------------------------
 
 
-def test_same_seed_same_numbers(ks_model):
-    config = SPG_BOOK._replace(N=4, max_epochs=50)
+def test_same_seed_same_numbers(ks_model, ks_trained):
+    """Two runs of the chapter's first 20 epochs are identical, bit for bit; another seed differs."""
+    config = SPG_BOOK._replace(max_epochs=20, chunk=10, tol=0.0)
     first, second = spg.solve(ks_model, config), spg.solve(ks_model, config)
     np.testing.assert_array_equal(first.θ, second.θ)
     np.testing.assert_array_equal(first.history["objective"], second.history["objective"])
+    np.testing.assert_array_equal(first.history["objective"], ks_trained.history["objective"][:20])
     other = spg.solve(ks_model, config._replace(seed=1))
     assert np.abs(np.asarray(other.θ) - np.asarray(first.θ)).max() > 0

@@ -16,6 +16,7 @@ from srlteach.forecasting import (
     ols,
     rate_paths_from,
     simulate_lab,
+    usable_dates,
 )
 from srlteach.monte_carlo import create_rentier, discounted_sum, mean_and_se, rentier_utility
 
@@ -93,6 +94,13 @@ def test_added_variable_bins_reproduce_the_coefficient():
     assert slope == pytest.approx(ols(y, X, names, path).coef[-1], rel=0.05)
 
 
+def test_usable_dates_skip_clipped_dates_and_their_aftermath():
+    clipped = np.zeros((10, 2), bool)
+    clipped[3, 0] = True
+    valid = usable_dates(clipped, recovery=2)
+    assert valid[:, 1].all() and list(np.flatnonzero(~valid[:, 0])) == [3, 4, 5]
+
+
 def test_cross_section_moments():
     b_grid = jnp.array([-1.0, 0.0, 2.0])
     g = jnp.array([[0.25, 0.25], [0.0, 0.25], [0.25, 0.0]])
@@ -132,15 +140,16 @@ def lab_paths(lab):
     path = simulate_lab(lab, jax.random.PRNGKey(0), 16, 500, burn_in=300, keep_distributions=True)
     r = np.asarray(path.prices.values[..., 0])
     moments = cross_section_moments(np.asarray(path.g), lab.economy.b_grid)
-    return path, r, np.asarray(path.aggregate), ~np.asarray(path.prices.out_of_grid), moments
+    return path, r, np.asarray(path.aggregate), usable_dates(path.prices.out_of_grid), moments
 
 
 def test_markets_clear_along_the_simulated_paths(lab_paths):
     path, r, _, valid, moments = lab_paths
-    assert valid.mean() > 0.995  # the rate rarely leaves the grid, and such dates are flagged
-    assert np.abs(np.asarray(path.prices.residual))[valid].max() < 1e-12
-    after_clear = np.ones_like(valid)
-    after_clear[1:] = valid[:-1]
+    cleared = ~np.asarray(path.prices.out_of_grid)
+    assert valid.mean() > 0.99  # the rate rarely leaves the grid, and such dates are flagged
+    assert np.abs(np.asarray(path.prices.residual))[cleared].max() < 1e-12
+    after_clear = np.ones_like(cleared)
+    after_clear[1:] = cleared[:-1]
     assert np.abs(moments["mean_b"][after_clear]).max() < 1e-12  # zero net supply
     assert 0.015 < r.mean() < 0.035 and r.std() > 1e-3  # r moves around r*
 

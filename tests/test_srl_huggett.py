@@ -59,7 +59,7 @@ def test_pe_spg_converges(pe):
 def test_pe_spg_reproduces_value_function_iteration(pe):
     """VFI solves exactly the problem SPG solves (continuation values linear between nodes,
     i.e. Young's lottery): on the states carrying 99% of the ergodic mass SPG's consumption
-    is within 0.04 of it everywhere and within 0.004 on average (measured: 0.016, 0.0019)."""
+    is within 0.04 of it everywhere and within 0.004 on average (measured: 0.016, 0.0020)."""
     _, c_spg, _, c_vfi, g = pe
     sup, mean = consumption_gap(c_spg, c_vfi, g, 0.99)
     assert float(sup) < 0.04 and float(mean) < 0.004
@@ -113,7 +113,7 @@ def test_ge_markets_clear_along_simulated_paths(ge):
 
 def test_ge_euler_errors_are_small_on_visited_states(ge):
     """Against the rational-expectations right-hand side (tomorrow's market cleared for
-    every z′): the mass-weighted mean of log10 |1 - c̃/c| is below -2.5 (measured -3.35) and
+    every z′): the mass-weighted mean of log10 |1 - c̃/c| is below -2.5 (measured -3.34) and
     90% of the visited mass has errors below 10^-2 (measured 10^-2.6)."""
     result, path = ge
     errors = euler_errors_along_paths(result.model, result.θ, path)
@@ -155,3 +155,43 @@ def test_no_aggregate_risk_rate_converges_to_the_stationary_equilibrium(no_risk,
     r_vfi = stationary_equilibrium(huggett_stationary_book, method="vfi").r
     assert abs(float(r[-1]) - r_vfi) < 1e-4
     assert abs(float(r[-1]) - huggett_equilibrium_book.r) < 5e-4
+
+
+# ---------------------------------------------------------------------------------------
+# The chapters' explorers
+# ---------------------------------------------------------------------------------------
+
+
+def test_pe_policy_explorer_overlays_the_policies(pe):
+    import matplotlib.pyplot as plt
+
+    from srlteach.explorers import pe_policy_explorer
+
+    result, c_spg, c_egm, c_vfi, g = pe
+    economy = result.model.economy
+    fig = pe_policy_explorer(economy, {"VFI": c_vfi, "EGM": c_egm, "SPG": c_spg}, g, y_index=2, z_index=0, r_index=4)
+    ax_c = fig.axes[0]
+    assert len(ax_c.lines) == 3
+    shown = np.asarray(economy.b_grid) <= 6.0
+    np.testing.assert_allclose(ax_c.lines[2].get_ydata(), np.asarray(c_spg)[shown, 2, 0, 4])
+    plt.close(fig)
+    with pytest.raises(ValueError, match="node indices"):
+        pe_policy_explorer(economy, {"VFI": c_vfi}, g, y_index=3)
+
+
+def test_srl_clearing_explorer_marks_the_clearing_rate(ge):
+    import matplotlib.pyplot as plt
+
+    from srlteach.explorers import srl_clearing_explorer
+
+    result, path = ge
+    fig = srl_clearing_explorer(result, path, date=50, path_index=3)
+    ax_S = fig.axes[0]
+    n_z = result.model.economy.z_grid.size
+    assert len(ax_S.lines) == n_z + 2  # one schedule per z, the clearing point, the zero line
+    r_t = float(path.prices.values[50, 3, 0])
+    clearing = [line for line in ax_S.lines if line.get_marker() == "o"][0]
+    assert float(clearing.get_xdata()[0]) == pytest.approx(r_t)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="date must lie"):
+        srl_clearing_explorer(result, path, date=200)
