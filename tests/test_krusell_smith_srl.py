@@ -226,3 +226,28 @@ def test_same_seed_same_numbers(ks_model, ks_trained):
     np.testing.assert_array_equal(first.history["objective"], ks_trained.history["objective"][:20])
     other = spg.solve(ks_model, config._replace(seed=1))
     assert np.abs(np.asarray(other.θ) - np.asarray(first.θ)).max() > 0
+
+
+# ---------------------------------------------------------------------------------------
+# The chapter's explorer
+# ---------------------------------------------------------------------------------------
+
+
+def test_policy_explorer(ks_trained, ks1998_book):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from srlteach.explorers import krusell_smith_policy_explorer
+
+    fig = krusell_smith_policy_explorer(ks_trained.model, ks_trained.θ, ks1998_book, K=5.25, log_z=0.0, y_index=1)
+    left, right = fig.axes[:2]
+    srl = left.lines[1].get_ydata()
+    assert len(left.lines) == 2 and len(right.lines) == 3 + 1  # three income states and the zero line
+    assert np.all(np.isfinite(srl)) and srl.min() > 0
+    plt.close(fig)
+    with pytest.raises(ValueError, match="K must lie on the KS-1998 capital grid"):
+        krusell_smith_policy_explorer(ks_trained.model, ks_trained.θ, ks1998_book, K=50.0)
+    with pytest.raises(ValueError, match="y_index must be one of"):
+        krusell_smith_policy_explorer(ks_trained.model, ks_trained.θ, ks1998_book, y_index=3)

@@ -159,3 +159,23 @@ def test_bad_settings_raise(tiny_ks, kwargs, match):
     model, _ = tiny_ks
     with pytest.raises(ValueError, match=match):
         lagged_prices(model, **kwargs)
+
+
+def test_lagged_policy_explorer(tiny_ks):
+    """With a lagged table that ignores the lag, the explorer's differences are zero."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from srlteach.explorers import lagged_policy_explorer
+
+    model, lagged = tiny_ks
+    θ = perturbed(model)
+    fig = lagged_policy_explorer(lagged, lagged.expand(θ), model, θ, K=5.0, log_z=0.01, Δr=0.004, y_index=1)
+    differences = [line.get_ydata() for line in fig.axes[1].lines[:3]]  # the zero line comes last
+    assert len(differences) == 3
+    np.testing.assert_allclose(np.concatenate(differences), 0.0, atol=1e-12)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="Δr must be ≥ 0"):
+        lagged_policy_explorer(lagged, lagged.expand(θ), model, θ, Δr=-0.01)
