@@ -403,7 +403,7 @@ class HuggettSPG:
     def aggregate_shocks(self, key, shape):
         return jax.random.uniform(key, shape, dtype=jnp.float32)
 
-    def next_aggregate(self, a, ε):
+    def next_aggregate(self, a, ε, prices):
         """z′ drawn from the row Π_z[a] with the uniform ε."""
         return _draw(self.economy.Π_z[a], ε)
 
@@ -461,7 +461,7 @@ class HuggettPESPG(HuggettSPG):
     def aggregate_shocks(self, key, shape):
         return jax.random.uniform(key, shape + (2,), dtype=jnp.float32)
 
-    def next_aggregate(self, a, ε):
+    def next_aggregate(self, a, ε, prices):
         return jnp.stack([_draw(self.economy.Π_z[a[0]], ε[0]), _draw(self.economy.Π_r[a[1]], ε[1])])
 
     def prices(self, table, a, g):

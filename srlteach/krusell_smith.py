@@ -238,7 +238,7 @@ class KrusellSmithSPG:
     def aggregate_shocks(self, key, shape):
         return jax.random.normal(key, shape, dtype=self.g0.dtype)
 
-    def next_aggregate(self, a, ε):
+    def next_aggregate(self, a, ε, prices):
         return next_log_z(self.economy, a, ε)
 
     def prices(self, table, a, g):

@@ -19,8 +19,8 @@ If the table does not vary along the lag axes, the lagged policy *is* the curren
 policy: `collapse` and `expand` go back and forth, and a rollout of `expand(θ)` is a
 rollout of θ (tests/test_lagged_prices.py).
 
-The engine must hand today's prices to `next_aggregate` (the only state the wrapper has to
-carry from one period to the next); see `LaggedPrices.next_aggregate`.
+The engine hands today's prices to `next_aggregate`, which is how the wrapper carries the
+remembered price from one period to the next; see `LaggedPrices.next_aggregate`.
 """
 
 import dataclasses

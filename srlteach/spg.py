@@ -241,8 +241,9 @@ class SPGEconomy(Protocol):
     def aggregate_shocks(self, key, shape):
         """Innovations of the aggregate shock process, an array of `shape` (T, N)."""
 
-    def next_aggregate(self, a, ε):
-        """a_{t+1} given a_t and the innovation ε."""
+    def next_aggregate(self, a, ε, prices: Prices):
+        """a_{t+1} given a_t, the innovation ε and today's prices p_t (an aggregate state that
+        remembers prices, `srlteach.lagged_prices`, stores them; exogenous shocks ignore them)."""
 
     def prices(self, table, a, g) -> Prices:
         """p_t = P*(g_t, a_t): market clearing given the cross-section g and the policy."""
@@ -387,7 +388,7 @@ def _forward_sweep(model: SPGEconomy, table, g0, a0, key, T: int, d0, keep_distr
         g_next = model.push_forward(g, step.transition)
         d_next = model.push_forward(d, step.transition)
         record = (a, prices, aggregates, g if keep_distributions else None, (d, action) if keep_for_gradient else None)
-        return (next_aggregate(a, ε), g_next, d_next, discount * β, value), record
+        return (next_aggregate(a, ε, prices), g_next, d_next, discount * β, value), record
 
     N = jax.tree.leaves(a0)[0].shape[0]
     one = jnp.ones((), g0.dtype)

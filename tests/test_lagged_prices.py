@@ -16,13 +16,6 @@ from srlteach.huggett import create_huggett, huggett_spg
 from srlteach.krusell_smith import SPG_BOOK, create_krusell_smith, krusell_smith_spg, log_z_path, simulate_aggregates
 from srlteach.lagged_prices import LaggedState, lagged_prices
 
-# The engine must hand today's prices to `next_aggregate` for the remembered price to be
-# updated inside its rollouts (see srlteach/lagged_prices.py). Until it does, the tests that
-# run the engine's rollout fail; strict: once it does, they pass and the marker must go.
-NEEDS_ENGINE_HOOK = pytest.mark.xfail(
-    strict=True, raises=TypeError, reason="srlteach.spg does not yet pass today's prices to next_aggregate"
-)
-
 TINY_KS = dict(n_b=12, n_r=4, n_w=5)
 TINY_HUGGETT = dict(n_b=12, n_z=3, n_r=5)
 
@@ -62,7 +55,6 @@ def test_expand_and_collapse_are_inverse_and_lay_out_the_table(pair):
         np.testing.assert_array_equal(jnp.take(lagged_table, k, axis=m), table)
 
 
-@NEEDS_ENGINE_HOOK
 def test_a_table_that_ignores_the_lag_is_the_current_price_policy(pair):
     """Same shocks, same start: the lagged rollout of expand(θ) is the rollout of θ."""
     model, lagged = pair
@@ -79,7 +71,6 @@ def test_a_table_that_ignores_the_lag_is_the_current_price_policy(pair):
     np.testing.assert_array_equal(path_l.aggregate.a, path.aggregate)  # the same shock paths
 
 
-@NEEDS_ENGINE_HOOK
 def test_the_gradient_of_a_collapsed_table_sums_to_the_current_price_gradient(pair):
     """∂L/∂(lag slice k) adds up, over k, to ∂L/∂table of the current-price policy."""
     model, lagged = pair
@@ -94,7 +85,6 @@ def test_the_gradient_of_a_collapsed_table_sums_to_the_current_price_gradient(pa
     np.testing.assert_allclose(G_l.sum(axis=m), G, rtol=1e-10, atol=1e-14 * float(jnp.abs(G).max()))
 
 
-@NEEDS_ENGINE_HOOK
 def test_the_remembered_price_is_last_periods_price(tiny_huggett):
     model, lagged = tiny_huggett
     path = spg.simulate(lagged, lagged.expand(perturbed(model)), jax.random.PRNGKey(6), N=3, T=12)
@@ -131,7 +121,6 @@ def test_krusell_smith_simulation_with_a_collapsed_lag(tiny_ks):
         np.testing.assert_allclose(getattr(with_lag, name), getattr(plain, name), rtol=1e-12)
 
 
-@NEEDS_ENGINE_HOOK
 def test_same_seed_same_numbers(tiny_ks):
     _, lagged = tiny_ks
     config = SPG_BOOK._replace(N=4, T=30, max_epochs=20, chunk=10, dtype="float64")
