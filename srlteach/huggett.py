@@ -287,11 +287,11 @@ from srlteach.discretisation import stationary_markov  # noqa: E402
 from srlteach.distributions import stationary_distribution  # noqa: E402
 from srlteach.spg import (  # noqa: E402
     AssetLocator,
+    BondIncomeDynamics,
     Prices,
     SPGConfig,
     Step,
     asset_locator,
-    batch_expectation,
     batch_push_forward,
     fast_lottery,
     interpolate,
@@ -361,7 +361,7 @@ def _draw(probabilities, u):
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
-class HuggettSPG:
+class HuggettSPG(BondIncomeDynamics):
     """Huggett with aggregate risk (model 2) plugged into `srlteach.spg`.
 
     Aggregate state a: the index of z on `z_grid` (a Markov chain, Π_z). Price: r_t clears
@@ -418,12 +418,6 @@ class HuggettSPG:
         e = self.economy
         c = cash_on_hand(e, prices.values[0], e.z_grid[a]) - b_next
         return Step(crra_utility(c, e.σ), fast_lottery(self.locator, b_next), {"C": c, "B": b_next})
-
-    def push_forward(self, g, transition):
-        return batch_push_forward(g, transition, self.economy.Π_y)
-
-    def expectation(self, v, transition):
-        return batch_expectation(v, transition, self.economy.Π_y)
 
     def check_policy(self, table):
         """Raise ValueError unless S(r) changes sign on r_grid at the warm-up distribution, for every z."""

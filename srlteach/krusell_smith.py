@@ -24,12 +24,11 @@ from srlteach.household import EulerErrors
 from srlteach.lagged_prices import LaggedPrices, LaggedState
 from srlteach.spg import (
     AssetLocator,
+    BondIncomeDynamics,
     Prices,
     SPGConfig,
     Step,
     asset_locator,
-    batch_expectation,
-    batch_push_forward,
     fast_lottery,
     locate_prices,
     policy,
@@ -190,7 +189,7 @@ SPG_BOOK = SPGConfig(N=32, T=90, η0=0.05, warmup=50, decay_rate=0.5, decay_step
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
-class KrusellSmithSPG:
+class KrusellSmithSPG(BondIncomeDynamics):
     """Krusell–Smith plugged into the SPG engine (the `srlteach.spg.SPGEconomy` protocol).
 
     Aggregate state a = log z, a continuous AR(1) (`next_log_z`). Prices p = (r, w) are
@@ -262,12 +261,6 @@ class KrusellSmithSPG:
         c = cash_on_hand(e, r, w) - b_next
         K = jnp.broadcast_to(e.b_grid[:, None], c.shape)
         return Step(crra_utility(c, e.σ), fast_lottery(self.locator, b_next), {"C": c, "K": K})
-
-    def push_forward(self, g, transition):
-        return batch_push_forward(g, transition, self.economy.Π_y)
-
-    def expectation(self, v, transition):
-        return batch_expectation(v, transition, self.economy.Π_y)
 
     def check_policy(self, table):
         """Raise ValueError unless the stationary prices (z = 1) lie inside the price grids."""

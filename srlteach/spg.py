@@ -204,6 +204,17 @@ class Step(NamedTuple):
     outputs: dict  # per-state quantities whose cross-sectional sums are recorded ("C": c, ...)
 
 
+class BondIncomeDynamics:
+    """`push_forward` and `expectation` for economies whose individual state is (b, y):
+    Young's lottery over b and the income chain `self.economy.Π_y` (Huggett, Krusell–Smith)."""
+
+    def push_forward(self, g, transition):
+        return batch_push_forward(g, transition, self.economy.Π_y)
+
+    def expectation(self, v, transition):
+        return batch_expectation(v, transition, self.economy.Π_y)
+
+
 class SPGEconomy(Protocol):
     """What an economy provides to the SPG engine.
 
