@@ -284,19 +284,8 @@ def policy_at_rate(economy: Huggett, b_next_on_r_grid, r):
 # table at today's z is the supply schedule, and `clear_bond_market` finds r_t.
 
 from srlteach.discretisation import stationary_markov  # noqa: E402
-from srlteach.distributions import stationary_distribution  # noqa: E402
-from srlteach.spg import (  # noqa: E402
-    AssetLocator,
-    BondIncomeDynamics,
-    Prices,
-    SPGConfig,
-    Step,
-    asset_locator,
-    batch_push_forward,
-    fast_lottery,
-    interpolate,
-    locate_prices,
-)
+from srlteach.distributions import AssetLocator, asset_locator, fast_lottery, push_forward, stationary_distribution  # noqa: E402
+from srlteach.spg import BondIncomeDynamics, Prices, SPGConfig, Step, interpolate, locate_prices  # noqa: E402
 from srlteach.utility import crra_utility, inverse_marginal_utility, marginal_utility  # noqa: E402
 
 SHARE_BOUND = 0.05  # the initial policy's savings shares are kept in [0.05, 0.95]: θ starts within ±3
@@ -546,7 +535,7 @@ def euler_errors_along_paths(model: HuggettSPG, θ, path) -> PathEulerErrors:
         b_next = interpolate(table, location, a)
         c = cash_on_hand(e, r, e.z_grid[a]) - b_next
         lot = fast_lottery(model.locator, b_next)
-        g_next = batch_push_forward(g[None], jax.tree.map(lambda x: x[None], lot), e.Π_y)[0]
+        g_next = push_forward(g, lot, e.Π_y)
 
         def tomorrow(z_next):
             r_next = clear_bond_market(e, g_next, jnp.moveaxis(table[z_next], 0, -1)).r

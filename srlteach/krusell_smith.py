@@ -19,20 +19,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from srlteach.discretisation import asset_grid, check_chain_settings, stationary_markov, tauchen
-from srlteach.distributions import lottery
+from srlteach.distributions import AssetLocator, asset_locator, fast_lottery, lottery
 from srlteach.household import EulerErrors
 from srlteach.lagged_prices import LaggedPrices, LaggedState
-from srlteach.spg import (
-    AssetLocator,
-    BondIncomeDynamics,
-    Prices,
-    SPGConfig,
-    Step,
-    asset_locator,
-    fast_lottery,
-    locate_prices,
-    policy,
-)
+from srlteach.spg import BondIncomeDynamics, Prices, SPGConfig, Step, locate_prices, policy
 from srlteach.utility import crra_utility, inverse_marginal_utility, marginal_utility
 
 _static = dict(metadata=dict(static=True))
@@ -313,8 +303,7 @@ def simulate_aggregates(model, θ, log_z, g0=None) -> tuple[AggregatePath, jax.A
         a = LaggedState(log_z_t, p_lag) if lagged else log_z_t
         p = model.prices(table, a, g)
         step = model.individual(policy(model, table, a, p), a, p)
-        one_path = jax.tree.map(lambda x: x[None], step.transition)
-        g_next = model.push_forward(g[None], one_path)[0]
+        g_next = model.push_forward(g, step.transition)
         p_lag_next = p.values[jnp.asarray(model.lagged)] if lagged else p_lag
         r, w = p.values
         return (g_next, p_lag_next), AggregatePath(log_z_t, jnp.vdot(g, step.outputs["K"]), jnp.vdot(g, step.outputs["C"]), r, w)

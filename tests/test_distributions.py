@@ -7,7 +7,15 @@ import pytest
 
 import srlteach  # noqa: F401  (float64)
 from srlteach.discretisation import asset_grid, tauchen
-from srlteach.distributions import expectation, lottery, push_forward, stationary_distribution, transition_matrix
+from srlteach.distributions import (
+    asset_locator,
+    expectation,
+    fast_lottery,
+    lottery,
+    push_forward,
+    stationary_distribution,
+    transition_matrix,
+)
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +107,41 @@ def test_lottery_weights_are_differentiable_in_savings(setting):
     fd = (objective(b_next + h * direction) - objective(b_next - h * direction)) / (2 * h)
     ad = jnp.sum(jax.grad(objective)(b_next) * direction)
     assert abs(float(fd - ad)) < 1e-7 * max(1.0, abs(float(ad)))
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+@pytest.mark.parametrize("lo, hi, n, curvature", [(-1, 25, 60, 2), (0, 100, 200, 2), (0, 10, 7, 1), (0, 100, 200, 3), (0, 5, 40, 1.5)])
+def test_fast_lottery_is_the_lottery(dtype, lo, hi, n, curvature):
+    grid = asset_grid(lo, hi, n, curvature).astype(dtype)
+    assert asset_locator(grid).curvature == pytest.approx(curvature)  # a power grid: no search
+    draws = jax.random.uniform(jax.random.PRNGKey(0), (20_000,), dtype=dtype, minval=lo - 1, maxval=hi + 1)
+    # the hard cases: the nodes themselves and their floating-point neighbours
+    b_next = jnp.concatenate([draws, grid, jnp.nextafter(grid, grid + 1), jnp.nextafter(grid, grid - 1)])
+    fast, reference = jax.jit(fast_lottery)(asset_locator(grid), b_next), jax.jit(lottery)(grid, b_next)
+    np.testing.assert_array_equal(fast.index, reference.index)
+    np.testing.assert_array_equal(fast.weight, reference.weight)
+
+
+def test_fast_lottery_searches_grids_of_other_shapes():
+    grid = jnp.array([0.0, 0.1, 0.15, 1.0, 4.0, 4.5, 10.0])
+    assert asset_locator(grid).curvature is None
+    b_next = jnp.linspace(-1.0, 11.0, 1001)
+    fast, reference = fast_lottery(asset_locator(grid), b_next), lottery(grid, b_next)
+    np.testing.assert_array_equal(fast.index, reference.index)
+    np.testing.assert_array_equal(fast.weight, reference.weight)
+
+
+def test_push_forward_and_expectation_act_on_batches(setting):
+    """A batch (paths, n_b, n_y) is pushed forward path by path, each by its own lottery."""
+    b_grid, Π_y, _, _ = setting
+    keys = jax.random.split(jax.random.PRNGKey(0), 3)
+    g = jax.random.dirichlet(keys[0], jnp.ones(45), (4,)).reshape(4, 15, 3)
+    v = jax.random.normal(keys[1], (4, 15, 3))
+    lot = lottery(b_grid, jax.random.uniform(keys[2], (4, 15, 3), minval=-1.0, maxval=10.0))
+    pushed, expected = push_forward(g, lot, Π_y), expectation(v, lot, Π_y)
+    for n in range(4):
+        one = jax.tree.map(lambda x: x[n], lot)
+        A = np.asarray(transition_matrix(one, Π_y))
+        np.testing.assert_allclose(np.asarray(pushed[n]).ravel(), A.T @ np.asarray(g[n]).ravel(), atol=1e-15)
+        np.testing.assert_allclose(np.asarray(expected[n]).ravel(), A @ np.asarray(v[n]).ravel(), atol=1e-14)
+    np.testing.assert_allclose(pushed.sum(axis=(1, 2)), 1.0, atol=1e-14)  # mass is conserved path by path
