@@ -89,17 +89,17 @@ def locate_prices(grids, p) -> tuple[PriceLocation, jax.Array]:
     return PriceLocation(jnp.stack(index), jnp.stack(weight)), jnp.any(jnp.stack(outside))
 
 
-def _corners(location: PriceLocation):
+def corners(location: PriceLocation):
     """The 2^k price nodes around p and their interpolation weights.
 
     location : PriceLocation of k prices, arrays with any leading batch shape (...);
     returns (nodes, shares): a tuple of k index arrays (..., 2^k) and shares (..., 2^k).
     """
     n_p = location.index.shape[-1]
-    corners = np.array(list(itertools.product((0, 1), repeat=n_p)))  # (2^k, k)
-    nodes = tuple(location.index[..., k, None] + corners[:, k] for k in range(n_p))
+    offsets = np.array(list(itertools.product((0, 1), repeat=n_p)))  # (2^k, k): 0 below p, 1 above
+    nodes = tuple(location.index[..., k, None] + offsets[:, k] for k in range(n_p))
     w = location.weight[..., None, :]  # (..., 1, k)
-    shares = jnp.prod(jnp.where(corners == 0, w, 1 - w), axis=-1)
+    shares = jnp.prod(jnp.where(offsets == 0, w, 1 - w), axis=-1)
     return nodes, shares
 
 
@@ -112,7 +112,7 @@ def interpolate(table, location: PriceLocation, *leading):
     a small matrix product: on a CPU this is five times faster than one gather per
     corner, whose reads XLA fuses element by element into the weighted sum.
     """
-    nodes, shares = _corners(location)
+    nodes, shares = corners(location)
     rows = table[tuple(leading) + nodes]  # (2^k, *individual)
     return jnp.tensordot(shares, rows, axes=1)
 
@@ -212,7 +212,7 @@ def _add_interpolated(G, location: PriceLocation, leading, cotangent):
     Each path adds share × cotangent to the 2^k rows it read: one scatter of N·2^k rows
     into G (in place inside the backward sweep).
     """
-    nodes, shares = _corners(location)  # (N, 2^k)
+    nodes, shares = corners(location)  # (N, 2^k)
     rows = tuple(i[:, None] for i in leading) + nodes
     update = shares.reshape(shares.shape + (1,) * (cotangent.ndim - 1)) * cotangent[:, None]
     return G.at[rows].add(update)
@@ -386,8 +386,9 @@ def value_and_gradient(model: SPGEconomy, table, g0, a0, key, T: int, d0):
     differentiation of the forward objective, organised by hand so that only d_t and the
     actions are stored and the table's gradient is accumulated in place: the same gradient
     as `jax.grad` of `backward_value` (tests check it), at a fraction of the memory and time.
+    The objective is (1/N) Σ_n d_0ᵀ v_0ⁿ from the backward sweep, equal to the rollout's
+    forward sum, which is therefore not computed.
     """
-    # the forward sum of rewards is not needed: the backward sweep ends with v_0
     _, path, (d, action) = _forward_sweep(model, table, g0, a0, key, T, d0, False, True)
     β = model.β
     N = d.shape[1]
