@@ -15,7 +15,6 @@ bracket must lie below 1/β - 1: at β(1 + r) ≥ 1 households would accumulate 
 and no stationary distribution exists without an arbitrary cap on savings.
 """
 
-from functools import partial
 from typing import Callable, NamedTuple
 
 import jax

@@ -8,7 +8,6 @@ import pytest
 
 import srlteach  # noqa: F401  (float64)
 from srlteach.discretisation import stationary_markov
-from srlteach.distributions import lottery
 from srlteach.household import egm, euler_errors
 from srlteach.huggett import (
     Huggett,
