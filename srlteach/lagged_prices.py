@@ -108,7 +108,8 @@ class LaggedPrices:
 
         Written as a weighted sum of whole-table slices, which XLA fuses into whatever the
         economy's `prices` reads of it (one z slab, say); `interpolate`'s single gather of
-        the corner rows would build the whole blended table for every path (4 times slower).
+        the corner rows would build the whole blended table for every path (measured on a
+        lagged Huggett epoch at book scale: 254 against 40 ms).
         """
         nodes, shares = corners(locate_prices(self.lag_grids, p_lag)[0])
         k, m = len(self.lag_grids), self.n_aggregate_axes

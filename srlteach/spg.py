@@ -387,7 +387,7 @@ def value_and_gradient(model: SPGEconomy, table, g0, a0, key, T: int, d0):
     actions are stored and the table's gradient is accumulated in place: the same gradient
     as `jax.grad` of `backward_value` (tests check it), at a fraction of the memory and time.
     The objective is (1/N) Σ_n d_0ᵀ v_0ⁿ from the backward sweep, equal to the rollout's
-    forward sum, which is therefore not computed.
+    forward sum, which is discarded here and so dropped from the compiled forward scan.
     """
     _, path, (d, action) = _forward_sweep(model, table, g0, a0, key, T, d0, False, True)
     β = model.β
