@@ -1,4 +1,4 @@
-"""Benchmark of the structural policy gradient engine (`srlteach.spg`).
+"""Benchmark of the structural policy gradient engine (`srlteach.learning.spg`).
 
 Usage, from the repository root::
 
@@ -22,7 +22,7 @@ paper-ks       Krusell–Smith at paper scale (`SPG_PAPER`: 200×3 individual gr
                grid, N = 512, T = 90): time per epoch (target: under 0.5 s on a 2-core CPU),
                and the time a run of the slides' average length (462 epochs) would take.
 book-ks        Krusell–Smith at book scale (`SPG_BOOK`), trained to convergence (target: 60 s).
-ks1998-*       The rational-expectations benchmark (`srlteach.ks1998`), book and paper scale,
+ks1998-*       The rational-expectations benchmark (`srlteach.economies.krusell_smith.ks1998`), book and paper scale,
                solved to its fixed point.
 design-*       The engine's implementation choices against alternatives, on one epoch's
                value and gradient: single vs double precision, the engine's backward sweep
@@ -72,8 +72,8 @@ def timed(f, *args, repeat: int = 3):
 
 
 def case_book_huggett():
-    from srlteach import spg
-    from srlteach.huggett import SPG_BOOK, create_huggett, huggett_spg
+    from srlteach.learning import spg
+    from srlteach.economies.huggett import SPG_BOOK, create_huggett, huggett_spg
 
     start = time.perf_counter()
     result = spg.solve(huggett_spg(create_huggett("book")), SPG_BOOK)
@@ -90,7 +90,7 @@ def case_book_huggett():
 
 def _epochs(model, config, epochs: int):
     """Train `epochs` epochs without a stopping rule: compile time and time per epoch."""
-    from srlteach import spg
+    from srlteach.learning import spg
 
     config = config._replace(max_epochs=epochs, chunk=epochs, tol=0.0)
     result = spg.solve(model, config)  # one chunk: compile, then one compiled call
@@ -99,7 +99,7 @@ def _epochs(model, config, epochs: int):
 
 
 def case_paper_huggett():
-    from srlteach.huggett import SPG_PAPER, create_huggett, huggett_spg
+    from srlteach.economies.huggett import SPG_PAPER, create_huggett, huggett_spg
 
     compile_s, epoch_ms = _epochs(huggett_spg(create_huggett("paper")), SPG_PAPER, 3)
     return dict(
@@ -112,7 +112,7 @@ def case_paper_huggett():
 
 
 def case_paper_ks():
-    from srlteach.krusell_smith import SPG_PAPER, create_krusell_smith, krusell_smith_spg
+    from srlteach.economies.krusell_smith import SPG_PAPER, create_krusell_smith, krusell_smith_spg
 
     compile_s, epoch_ms = _epochs(krusell_smith_spg(create_krusell_smith("paper")), SPG_PAPER, 3)
     return dict(
@@ -125,8 +125,8 @@ def case_paper_ks():
 
 
 def case_book_ks():
-    from srlteach import spg
-    from srlteach.krusell_smith import SPG_BOOK, create_krusell_smith, krusell_smith_spg
+    from srlteach.learning import spg
+    from srlteach.economies.krusell_smith import SPG_BOOK, create_krusell_smith, krusell_smith_spg
 
     model = krusell_smith_spg(create_krusell_smith("book"))  # its stationary g0 is not timed
     start = time.perf_counter()
@@ -144,8 +144,8 @@ def case_book_ks():
 
 def case_ks1998(scale: str):
     """The rational-expectations benchmark: the Krusell–Smith (1998) algorithm, to its fixed point."""
-    from srlteach.krusell_smith import create_krusell_smith
-    from srlteach.ks1998 import KS1998Config, solve_ks1998
+    from srlteach.economies.krusell_smith import create_krusell_smith
+    from srlteach.economies.krusell_smith.ks1998 import KS1998Config, solve_ks1998
 
     config = KS1998Config()
     economy = create_krusell_smith(scale)
@@ -164,14 +164,14 @@ def case_ks1998(scale: str):
 def _design_setup(scale: str, dtype: str):
     import jax
 
-    from srlteach import spg
+    from srlteach.learning import spg
 
     if scale == "ks":
-        from srlteach.krusell_smith import create_krusell_smith, krusell_smith_spg
+        from srlteach.economies.krusell_smith import create_krusell_smith, krusell_smith_spg
 
         model, N, T = krusell_smith_spg(create_krusell_smith("paper")), 512, 90
     else:
-        from srlteach.huggett import create_huggett, huggett_spg
+        from srlteach.economies.huggett import create_huggett, huggett_spg
 
         model, N, T = huggett_spg(create_huggett("book")), 32, 170
     model = spg.in_dtype(model, dtype)
@@ -185,7 +185,7 @@ def case_design(scale: str, variant: str):
     import jax
     import jax.numpy as jnp
 
-    from srlteach import spg
+    from srlteach.learning import spg
 
     dtype = "float64" if variant == "float64" else "float32"
     model, table, start, d0, N, T = _design_setup(scale, dtype)

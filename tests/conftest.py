@@ -1,15 +1,15 @@
 """Session fixtures: the chapters' economies and their stationary equilibria, built once.
 
-The calibrations are the package's (`srlteach.huggett`, `srlteach.krusell_smith`), exactly
+The calibrations are the package's (`srlteach.economies.huggett`, `srlteach.economies.krusell_smith`), exactly
 those the chapters use. Equilibria are computed lazily, only when a test asks for them.
 """
 
 import pytest
 
 import srlteach  # noqa: F401  (float64 before any array is created)
-from srlteach.equilibrium import stationary_equilibrium
-from srlteach.huggett import create_huggett, create_huggett_stationary
-from srlteach.krusell_smith import create_krusell_smith
+from srlteach.solvers.equilibrium import stationary_equilibrium
+from srlteach.economies.huggett import create_huggett, create_huggett_stationary
+from srlteach.economies.krusell_smith import create_krusell_smith
 
 # The independent reference for stationary equilibria: EGM on a grid five times finer than
 # paper scale (same b_max), whose r* agrees with n_b = 2000 to about 2e-6.
@@ -74,6 +74,6 @@ def ks_equilibrium_fine():
 @pytest.fixture(scope="session")
 def ks1998_book(ks_book):
     """The Krusell–Smith (1998) solution of the book-scale economy (the chapter's benchmark)."""
-    from srlteach.ks1998 import solve_ks1998
+    from srlteach.economies.krusell_smith.ks1998 import solve_ks1998
 
     return solve_ks1998(ks_book)

@@ -1,10 +1,10 @@
-"""Markov chains and asset grids (srlteach.discretisation)."""
+"""Markov chains and asset grids (srlteach.foundations.discretisation)."""
 
 import numpy as np
 import pytest
 
 import srlteach  # noqa: F401  (float64)
-from srlteach.discretisation import (
+from srlteach.foundations.discretisation import (
     asset_grid,
     check_chain_settings,
     check_grid,

@@ -1,4 +1,4 @@
-"""Young's lottery, the push-forward and the stationary distribution (srlteach.distributions)."""
+"""Young's lottery, the push-forward and the stationary distribution (srlteach.foundations.distributions)."""
 
 import jax
 import jax.numpy as jnp
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import srlteach  # noqa: F401  (float64)
-from srlteach.discretisation import asset_grid, tauchen
-from srlteach.distributions import (
+from srlteach.foundations.discretisation import asset_grid, tauchen
+from srlteach.foundations.distributions import (
     asset_locator,
     expectation,
     fast_lottery,

@@ -1,4 +1,4 @@
-"""Stationary equilibria (srlteach.equilibrium): Huggett here, Krusell–Smith in test_krusell_smith.py.
+"""Stationary equilibria (srlteach.solvers.equilibrium): Huggett here, Krusell–Smith in test_krusell_smith.py.
 
 The stationary r* of the spec's Huggett calibration is checked at book and paper scale
 against two independent computations: VFI instead of EGM on the same grid, and EGM on a
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import srlteach  # noqa: F401  (float64)
-from srlteach.distributions import lottery, push_forward
-from srlteach.equilibrium import aggregate_savings, bracket_root, check_rates, stationary_equilibrium
-from srlteach.huggett import create_huggett_stationary
+from srlteach.foundations.distributions import lottery, push_forward
+from srlteach.solvers.equilibrium import aggregate_savings, bracket_root, check_rates, stationary_equilibrium
+from srlteach.economies.huggett import create_huggett_stationary
 
 
 def test_huggett_equilibrium_clears_the_bond_market(huggett_equilibrium_book, huggett_stationary_book):
@@ -79,7 +79,7 @@ def test_stationary_equilibrium_errors(huggett_stationary_book, kwargs, message)
 
 
 def test_other_errors(huggett_stationary_book):
-    with pytest.raises(ValueError, match="economy must be a Huggett or KrusellSmith economy, got dict"):
+    with pytest.raises(ValueError, match="economy must describe its stationary market .*got dict"):
         stationary_equilibrium({})
     with pytest.raises(ValueError, match=r"β\(1\+r\) must be < 1 in a stationary equilibrium: r = 0.05"):
         aggregate_savings(huggett_stationary_book, [0.0, 0.05])

@@ -1,13 +1,13 @@
-"""EGM, VFI and policy evaluation (srlteach.household), at the chapters' calibration."""
+"""EGM, VFI and policy evaluation (srlteach.solvers.household), at the chapters' calibration."""
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import srlteach  # noqa: F401  (float64)
-from srlteach.distributions import lottery, stationary_distribution, transition_matrix
-from srlteach.household import HouseholdPolicy, conditional_expectation, egm, euler_errors, policy_value, vfi
-from srlteach.utility import crra_utility
+from srlteach.foundations.distributions import lottery, stationary_distribution, transition_matrix
+from srlteach.solvers.household import HouseholdPolicy, conditional_expectation, egm, euler_errors, policy_value, vfi
+from srlteach.foundations.utility import crra_utility
 
 R_TEST = 1.03  # a rate below 1/β - 1 = 0.0417 (β = 0.96)
 

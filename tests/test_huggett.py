@@ -1,4 +1,4 @@
-"""The Huggett economy (srlteach.huggett): factories, budget, constant-prices policy, market clearing."""
+"""The Huggett economy (srlteach.economies.huggett): factories, budget, constant-prices policy, market clearing."""
 
 import jax
 import jax.numpy as jnp
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import srlteach  # noqa: F401  (float64)
-from srlteach.discretisation import stationary_markov
-from srlteach.household import egm, euler_errors
-from srlteach.huggett import (
+from srlteach.foundations.discretisation import stationary_markov
+from srlteach.solvers.household import egm, euler_errors
+from srlteach.economies.huggett import (
     Huggett,
     cash_on_hand,
     clear_bond_market,
@@ -253,8 +253,8 @@ def test_interest_rate_chain_on_a_custom_grid():
 def test_supply_explorer_draws_the_curve_and_its_zero():
     import matplotlib.pyplot as plt
 
-    from srlteach.equilibrium import stationary_equilibrium
-    from srlteach.explorers import EXPLORER_GRID, huggett_supply_curve, huggett_supply_explorer
+    from srlteach.solvers.equilibrium import stationary_equilibrium
+    from srlteach.presentation.explorers import EXPLORER_GRID, huggett_supply_curve, huggett_supply_explorer
 
     fig = huggett_supply_explorer(β=0.95, σ=2.0, b_min=-1.5)
     ax_S, ax_g = fig.axes
@@ -272,7 +272,7 @@ def test_supply_explorer_draws_the_curve_and_its_zero():
 
 
 def test_supply_explorer_rejects_bad_parameters():
-    from srlteach.explorers import huggett_supply_explorer
+    from srlteach.presentation.explorers import huggett_supply_explorer
 
     with pytest.raises(ValueError, match="discount factor β must satisfy 0 < β < 1, got β = 1.0"):
         huggett_supply_explorer(β=1.0)

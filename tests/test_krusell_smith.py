@@ -1,4 +1,4 @@
-"""The Krusell–Smith economy (srlteach.krusell_smith) and its stationary equilibrium.
+"""The Krusell–Smith economy (srlteach.economies.krusell_smith) and its stationary equilibrium.
 
 The stationary (r, w, K) of the spec's calibration is checked at book and paper scale against
 VFI on the same grid (book scale) and EGM on a grid five times finer than paper scale.
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import srlteach  # noqa: F401  (float64)
-from srlteach.equilibrium import stationary_equilibrium
-from srlteach.krusell_smith import KrusellSmith, capital_demand, cash_on_hand, create_krusell_smith, prices
+from srlteach.solvers.equilibrium import stationary_equilibrium
+from srlteach.economies.krusell_smith import KrusellSmith, capital_demand, cash_on_hand, create_krusell_smith, prices
 
 
 @pytest.mark.parametrize("scale, shape", [("book", (60, 3, 11, 13)), ("paper", (200, 3, 30, 50))])

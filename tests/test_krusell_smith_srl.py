@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import srlteach  # noqa: F401  (float64)
-from srlteach import spg
-from srlteach.equilibrium import stationary_equilibrium
-from srlteach.household import euler_errors as household_euler_errors
-from srlteach.krusell_smith import (
+from srlteach.learning import spg
+from srlteach.solvers.equilibrium import stationary_equilibrium
+from srlteach.solvers.household import euler_errors as household_euler_errors
+from srlteach.economies.krusell_smith import (
     SPG_BOOK,
     create_krusell_smith,
     euler_errors,
@@ -21,7 +21,7 @@ from srlteach.krusell_smith import (
     log_z_path,
     simulate_aggregates,
 )
-from srlteach.ks1998 import KS1998Config
+from srlteach.economies.krusell_smith.ks1998 import KS1998Config
 
 BURN_IN = KS1998Config().burn_in
 
@@ -239,7 +239,7 @@ def test_policy_explorer(ks_trained, ks1998_book):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from srlteach.explorers import krusell_smith_policy_explorer
+    from srlteach.presentation.explorers import krusell_smith_policy_explorer
 
     fig = krusell_smith_policy_explorer(ks_trained.model, ks_trained.θ, ks1998_book, K=5.25, log_z=0.0, y_index=1)
     left, right = fig.axes[:2]

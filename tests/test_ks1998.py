@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import srlteach  # noqa: F401  (float64)
-from srlteach.krusell_smith import create_krusell_smith, log_z_path
-from srlteach.ks1998 import (
+from srlteach.economies.krusell_smith import create_krusell_smith, log_z_path
+from srlteach.economies.krusell_smith.ks1998 import (
     KS1998Config,
     aggregate_grid,
     den_haan_error,

@@ -1,4 +1,4 @@
-"""Policies that also condition on last period's prices (`srlteach.lagged_prices`).
+"""Policies that also condition on last period's prices (`srlteach.learning.lagged_prices`).
 
 The key property: a lagged policy whose table does not vary along the lag axis is the
 current-price policy, in every rollout, objective, gradient and simulation. Checked in
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import srlteach  # noqa: F401  (float64)
-from srlteach import spg
-from srlteach.huggett import create_huggett, huggett_spg
-from srlteach.krusell_smith import SPG_BOOK, create_krusell_smith, krusell_smith_spg, log_z_path, simulate_aggregates
-from srlteach.lagged_prices import LaggedState, lagged_prices
+from srlteach.learning import spg
+from srlteach.economies.huggett import create_huggett, huggett_spg
+from srlteach.economies.krusell_smith import SPG_BOOK, create_krusell_smith, krusell_smith_spg, log_z_path, simulate_aggregates
+from srlteach.learning.lagged_prices import LaggedState, lagged_prices
 
 TINY_KS = dict(n_b=12, n_r=4, n_w=5)
 TINY_HUGGETT = dict(n_b=12, n_z=3, n_r=5)
@@ -157,7 +157,7 @@ def test_lagged_policy_explorer(tiny_ks):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from srlteach.explorers import lagged_policy_explorer
+    from srlteach.presentation.explorers import lagged_policy_explorer
 
     model, lagged = tiny_ks
     θ = perturbed(model)

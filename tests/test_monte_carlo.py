@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import srlteach  # noqa: F401  (float64)
-from srlteach.discretisation import stationary_markov
-from srlteach.monte_carlo import (
+from srlteach.foundations.discretisation import stationary_markov
+from srlteach.learning.monte_carlo import (
     create_rate_chain,
     create_rentier,
     discounted_sum,

@@ -7,12 +7,11 @@ import optax
 import pytest
 
 import srlteach  # noqa: F401  (float64)
-from srlteach.distributions import lottery, stationary_distribution
-from srlteach.household import egm
-from srlteach.huggett import consumption_gap, create_huggett_stationary
-from srlteach.monte_carlo import mean_and_se, truncation_horizon
-from srlteach.policy_gradient import (
-    TrainConfig,
+from srlteach.foundations.distributions import lottery, stationary_distribution
+from srlteach.solvers.household import egm
+from srlteach.economies.huggett import consumption_gap, create_huggett_stationary
+from srlteach.learning.monte_carlo import mean_and_se, truncation_horizon
+from srlteach.learning.policy_gradient import (
     cake_eating_objective,
     cake_expected_return,
     cake_optimal_logit,
@@ -24,8 +23,11 @@ from srlteach.policy_gradient import (
     mlp,
     mlp_init,
     mlp_policy,
-    print_progress,
     score_function_objective,
+)
+from srlteach.learning.training import (
+    TrainConfig,
+    print_progress,
     sup_norm,
     train,
     warmup_exponential_decay,

@@ -6,19 +6,21 @@ import numpy as np
 import pytest
 
 import srlteach  # noqa: F401  (float64)
-from srlteach.forecasting import (
+from srlteach.analysis.forecasting import (
     added_variable_bins,
-    create_price_lab,
     cross_section_moments,
     forecast_design,
     forecast_rmse_by_lags,
-    matched_starting_points,
     ols,
-    rate_paths_from,
-    simulate_lab,
     usable_dates,
 )
-from srlteach.monte_carlo import create_rentier, discounted_sum, mean_and_se, rentier_utility
+from srlteach.economies.huggett.price_lab import (
+    create_price_lab,
+    matched_starting_points,
+    rate_paths_from,
+    simulate_lab,
+)
+from srlteach.learning.monte_carlo import create_rentier, discounted_sum, mean_and_se, rentier_utility
 
 # ---------------------------------------------------------------------------------------
 # The statistics, on processes whose answer is known

@@ -1,4 +1,4 @@
-"""The structural policy gradient engine (`srlteach.spg`), on small Huggett economies.
+"""The structural policy gradient engine (`srlteach.learning.spg`), on small Huggett economies.
 
 The economics of the trained policies (partial equilibrium against dynamic programming,
 market clearing, the no-aggregate-risk limit) is in tests/test_srl_huggett.py.
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import srlteach  # noqa: F401  (float64)
-from srlteach import spg
-from srlteach.huggett import create_huggett, huggett_spg
+from srlteach.learning import spg
+from srlteach.economies.huggett import create_huggett, huggett_spg
 
 # ---------------------------------------------------------------------------------------
 # Fixtures: a tiny economy, computed in float64 so that finite differences are meaningful

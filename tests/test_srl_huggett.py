@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 import srlteach  # noqa: F401  (float64)
-from srlteach import spg
-from srlteach.equilibrium import stationary_equilibrium
-from srlteach.household import vfi
-from srlteach.huggett import (
+from srlteach.learning import spg
+from srlteach.solvers.equilibrium import stationary_equilibrium
+from srlteach.solvers.household import vfi
+from srlteach.economies.huggett import (
     SPG_BOOK,
     SPG_BOOK_PE,
     consumption_gap,
@@ -165,7 +165,7 @@ def test_no_aggregate_risk_rate_converges_to_the_stationary_equilibrium(no_risk,
 def test_pe_policy_explorer_overlays_the_policies(pe):
     import matplotlib.pyplot as plt
 
-    from srlteach.explorers import pe_policy_explorer
+    from srlteach.presentation.explorers import pe_policy_explorer
 
     result, c_spg, c_egm, c_vfi, g = pe
     economy = result.model.economy
@@ -182,7 +182,7 @@ def test_pe_policy_explorer_overlays_the_policies(pe):
 def test_srl_clearing_explorer_marks_the_clearing_rate(ge):
     import matplotlib.pyplot as plt
 
-    from srlteach.explorers import srl_clearing_explorer
+    from srlteach.presentation.explorers import srl_clearing_explorer
 
     result, path = ge
     fig = srl_clearing_explorer(result, path, date=50, path_index=3)

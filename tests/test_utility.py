@@ -1,4 +1,4 @@
-"""CRRA utility (srlteach.utility): integer and fractional σ, traced σ, the consumption floor."""
+"""CRRA utility (srlteach.foundations.utility): integer and fractional σ, traced σ, the consumption floor."""
 
 import jax
 import jax.numpy as jnp
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import srlteach  # noqa: F401  (float64)
-from srlteach.utility import C_MIN, crra_utility, inverse_marginal_utility, marginal_utility
+from srlteach.foundations.utility import C_MIN, crra_utility, inverse_marginal_utility, marginal_utility
 
 C = jnp.array([1e-4, 0.3, 1.0, 2.7, 40.0])
 

@@ -16,7 +16,7 @@ are known functions of it. The algorithm is a fixed point in the coefficients a:
 
        Q_a[(K, z), (K′_k, z′)] = ω_k(K, z) Π_z[z, z′],
 
-   (ω_k the lottery weight of node K′_k), so `srlteach.household.egm` solves the problem
+   (ω_k the lottery weight of node K′_k), so `srlteach.solvers.household.egm` solves the problem
    unchanged. In the Euler equation the expected marginal value at K′ is then the linear
    interpolation, in K, of its values at the neighbouring nodes: the usual approximation,
    written as a Markov chain. (`tests/test_ks1998.py` checks the coefficients against a
@@ -45,11 +45,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from srlteach.discretisation import tauchen
-from srlteach.distributions import lottery, push_forward
-from srlteach.equilibrium import stationary_equilibrium
-from srlteach.household import HouseholdPolicy, egm
-from srlteach.krusell_smith import AggregatePath, KrusellSmith, cash_on_hand, log_z_path, prices
+from srlteach.foundations.discretisation import tauchen
+from srlteach.foundations.distributions import lottery, push_forward
+from srlteach.solvers.equilibrium import stationary_equilibrium
+from srlteach.solvers.household import HouseholdPolicy, egm
+from srlteach.economies.krusell_smith import AggregatePath, KrusellSmith, cash_on_hand, log_z_path, prices
 
 
 class KS1998Config(NamedTuple):

@@ -53,7 +53,7 @@ class AssetLocator:
     """Finds the interval of a power grid that holds any b′ without a search.
 
     On b_i = b_1 + (b_n - b_1) x_i^κ with x_i equally spaced on [0, 1]
-    (`srlteach.discretisation.asset_grid`), the node at or below b′ is within one of
+    (`srlteach.foundations.discretisation.asset_grid`), the node at or below b′ is within one of
     ⌊(n-1) ((b′ - b_1)/(b_n - b_1))^(1/κ)⌋, and comparing b′ with the two nodes around that
     guess finds it exactly: four reads of a small table instead of a binary search's
     log2(n) dependent ones. A grid of any other shape is searched (`curvature` None).

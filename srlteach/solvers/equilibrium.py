@@ -20,10 +20,8 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from srlteach.distributions import lottery, stationary_distribution
-from srlteach.household import HouseholdPolicy, check_household_inputs, consume_above_limit, egm, egm_fixed_point, vfi
-from srlteach.huggett import Huggett
-from srlteach.krusell_smith import KrusellSmith, capital_demand, prices
+from srlteach.foundations.distributions import lottery, stationary_distribution
+from srlteach.solvers.household import HouseholdPolicy, check_household_inputs, consume_above_limit, egm, egm_fixed_point, vfi
 
 
 
@@ -120,29 +118,14 @@ class Market(NamedTuple):
 
 
 def market(economy) -> Market:
-    """The stationary asset market of a Huggett or Krusell–Smith economy."""
-    if not isinstance(economy, (Huggett, KrusellSmith)):
-        raise ValueError(f"economy must be a Huggett or KrusellSmith economy, got {type(economy).__name__}")
-    r_ceiling = 1 / economy.β - 1
-    if isinstance(economy, Huggett):
-        return Market(
-            wage=lambda r: jnp.ones_like(r),
-            demand=lambda r: jnp.zeros_like(r),  # bonds are in zero net supply
-            r_floor=-1.0,
-            floor_name="-1 (the gross return 1 + r must be > 0)",
-            bracket=(-0.5 * r_ceiling, r_ceiling - 1e-6),
-        )
-    return Market(
-        wage=lambda r: prices(economy, capital_demand(economy, r))[1],
-        demand=lambda r: capital_demand(economy, r),
-        r_floor=-economy.δ,
-        floor_name="-δ (the firm's capital demand is finite only for r > -δ)",
-        bracket=(0.5 * (r_ceiling - economy.δ), r_ceiling - 1e-6),
-    )
+    """The stationary asset market of an economy: what its `stationary_market()` describes."""
+    if not hasattr(economy, "stationary_market"):
+        raise ValueError(f"economy must describe its stationary market (a Huggett or KrusellSmith economy), got {type(economy).__name__}")
+    return economy.stationary_market()
 
 
 def stationary_equilibrium(economy, r_bracket=None, tol: float = 1e-10, method: str = "egm") -> StationaryEquilibrium:
-    """The stationary equilibrium (z = 1) of a Huggett or Krusell–Smith economy.
+    """The stationary equilibrium (z = 1) of an economy with one asset market (Huggett, Krusell–Smith).
 
     `bracket_root` on r over `r_bracket` (default: from well below the answer to just below
     1/β - 1) until successive candidates are closer than `tol`. method : "egm" or "vfi"

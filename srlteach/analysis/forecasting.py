@@ -4,7 +4,7 @@ With aggregate risk the state of the economy is (g_t, z_t): the whole cross-sect
 the shock. The price p_t = P*(g_t, z_t) summarises g_t only partly, so p_t alone is not
 Markov: the distribution of p_{t+1} given (p_t, z_t) still depends on g_t, and past prices,
 which carry information about g_t, improve forecasts. This module measures both on N
-simulated paths (arrays (T, N), time first, as `srlteach.spg` returns them):
+simulated paths (arrays (T, N), time first, as `srlteach.learning.spg` returns them):
 
 - `ols` with standard errors clustered by path (observations along one path are
   dependent; different paths are independent);
@@ -14,30 +14,15 @@ simulated paths (arrays (T, N), time first, as `srlteach.spg` returns them):
 - `out_of_sample_rmse`, `forecast_rmse_by_lags`: out-of-sample root-mean-square forecast
   errors, and how they fall as lags are added;
 - `usable_dates`: the dates to keep when a simulated price was clipped to its grid;
-- `cross_section_moments`: moments of a (n_b, n_y) cross-section to condition on;
-- a laboratory (`create_price_lab`, `simulate_lab`): the Huggett economy with aggregate
-  risk under a fixed household policy, simulated by the SPG engine's rollout with market
-  clearing every period.
+- `cross_section_moments`: moments of a (n_b, n_y) cross-section to condition on.
+
+The chapter's simulated economy is `srlteach.economies.huggett.price_lab`.
 """
 
 from typing import NamedTuple
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from srlteach.equilibrium import stationary_equilibrium
-from srlteach.huggett import (
-    Huggett,
-    HuggettSPG,
-    create_huggett,
-    create_huggett_pe,
-    create_huggett_stationary,
-    huggett_spg,
-    pe_reference_policy,
-    savings_parameters,
-)
-from srlteach.spg import SPGState, simulate
 
 
 class Regression(NamedTuple):
@@ -220,95 +205,3 @@ def cross_section_moments(g, b_grid):
     }
 
 
-# ---------------------------------------------------------------------------------------
-# The laboratory: the Huggett economy with aggregate risk under a fixed household policy
-# ---------------------------------------------------------------------------------------
-
-LAB_GRID = dict(r_min=0.002, n_r=13)  # r nodes 0.002 … 0.06: clearing rates stay inside
-
-
-class PriceLab(NamedTuple):
-    """The Huggett economy (model 2) under a fixed, reasonable household policy."""
-
-    economy: Huggett  # model 2 on the lab's r grid (`LAB_GRID`)
-    model: HuggettSPG  # its SPG plug-in: the bond market clears inside every rollout
-    θ: jax.Array  # the fixed policy in the plug-in's parameterisation
-    r_star: float  # the stationary equilibrium rate without aggregate risk
-
-
-def create_price_lab(scale: str = "book", **overrides) -> PriceLab:
-    """The economy of the non-Markov chapter and the policy its households follow.
-
-    Households believe that r follows model 1's process around the stationary equilibrium
-    rate r*, r′ = (1-ρ_r) r* + ρ_r r + ν_r sqrt(r) ε (ρ_r = 0.8, ν_r = 0.02), and save
-    optimally given that belief (`pe_reference_policy`). Any fixed policy would do for the
-    chapter's point; this one saves sensibly and makes S(r) cross zero inside the r grid.
-    The policy enters the SPG plug-in through `savings_parameters` (savings shares clipped
-    to [0.01, 0.99], so nobody sits exactly at the borrowing limit).
-    """
-    settings = {**LAB_GRID, **overrides}
-    economy = create_huggett(scale, **settings)
-    stationary = {k: v for k, v in settings.items() if k not in ("n_z", "ν_z", "ρ_z")}
-    r_star = float(stationary_equilibrium(create_huggett_stationary(scale, **stationary)).r)
-    believed = pe_reference_policy(create_huggett_pe(scale, r̄=r_star, **settings))
-    θ = savings_parameters(economy, jnp.transpose(believed.b_next, (2, 3, 0, 1)))
-    return PriceLab(economy, huggett_spg(economy), θ, r_star)
-
-
-def simulate_lab(lab: PriceLab, key, N: int, T: int, burn_in: int = 500, keep_distributions: bool = False):
-    """N paths of T periods of (z_t, g_t, r_t) under the lab's policy, after `burn_in` periods.
-
-    Every path starts from the plug-in's warm-up distribution (zero bonds for everyone)
-    and a stationary draw of z, runs `burn_in` periods to forget that start, and is then
-    recorded by `srlteach.spg.simulate` (the SPG engine's rollout, market clearing each
-    period). Returns its `Path` (arrays (T, N, ...)).
-    """
-    key_burn, key_paths = jax.random.split(key)
-    burn = simulate(lab.model, lab.θ, key_burn, N, burn_in)
-    return simulate(lab.model, lab.θ, key_paths, N, T, start=SPGState(burn.g_final, burn.a_final),
-                    keep_distributions=keep_distributions)
-
-
-class StartingPoint(NamedTuple):
-    """A state (g_0, z_0) of the economy and the rate that clears its bond market."""
-
-    g: jax.Array  # (n_b, n_y) cross-section
-    a: jax.Array  # index of z_0 on z_grid
-    r: float  # r_0
-    z: float  # z_0
-
-
-def matched_starting_points(lab: PriceLab, path, tol: float = 1e-4):
-    """Two usable dates (`usable_dates`) of a simulated `path` (with distributions) with the
-    same z node and rates within `tol` of each other, chosen to differ as much as possible
-    in the cross-sectional standard deviation of wealth. Returns (StartingPoint, StartingPoint)."""
-    if path.g is None:
-        raise ValueError("path has no distributions: simulate with keep_distributions=True")
-    r = np.asarray(path.prices.values[..., 0]).ravel()
-    a = np.asarray(path.aggregate).ravel()
-    sd = cross_section_moments(np.asarray(path.g), lab.economy.b_grid)["sd_b"].ravel()
-    clipped = ~usable_dates(path.prices.out_of_grid).ravel()
-    best, pair = -1.0, None
-    for node in np.unique(a):
-        idx = np.flatnonzero((a == node) & ~clipped)
-        idx = idx[np.argsort(r[idx])]
-        for i, j in zip(idx[:-1], idx[1:]):  # neighbours in r: close rates
-            if abs(r[i] - r[j]) < tol and abs(sd[i] - sd[j]) > best:
-                best, pair = abs(sd[i] - sd[j]), (i, j)
-    if pair is None:
-        raise ValueError(f"no two dates with the same z and rates within tol = {tol}: simulate longer")
-    g = np.asarray(path.g).reshape((-1,) + path.g.shape[2:])
-    z_grid = np.asarray(lab.economy.z_grid)
-    return tuple(StartingPoint(jnp.asarray(g[k]), jnp.asarray(a[k]), float(r[k]), float(z_grid[a[k]])) for k in pair)
-
-
-def rate_paths_from(lab: PriceLab, start: StartingPoint, key, N: int, T: int):
-    """N paths (T, N) of r_t from the same state (g_0, z_0) under the lab's policy.
-
-    Paths started from different states with the same key see the same aggregate shocks
-    (common random numbers), so differences between them come from the states alone.
-    """
-    g0 = jnp.broadcast_to(start.g, (N,) + start.g.shape)
-    a0 = jnp.broadcast_to(start.a, (N,))
-    path = simulate(lab.model, lab.θ, key, N, T, start=SPGState(g0, a0))
-    return path.prices.values[..., 0]

@@ -12,27 +12,26 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 
-from srlteach.equilibrium import aggregate_savings, stationary_equilibrium
-from srlteach.forecasting import (
+from srlteach.solvers.equilibrium import aggregate_savings, stationary_equilibrium
+from srlteach.analysis.forecasting import (
     added_variable_bins,
-    create_price_lab,
     cross_section_moments,
     forecast_design,
     forecast_rmse_by_lags,
-    simulate_lab,
     usable_dates,
 )
-from srlteach.huggett import CALIBRATION, create_huggett_stationary
-from srlteach.krusell_smith import cash_on_hand as ks_cash_on_hand
-from srlteach.ks1998 import policy_at as ks1998_policy_at
-from srlteach.lagged_prices import LaggedState
-from srlteach.policy_gradient import (
+from srlteach.economies.huggett.price_lab import create_price_lab, simulate_lab
+from srlteach.economies.huggett import CALIBRATION, create_huggett_stationary
+from srlteach.economies.krusell_smith import cash_on_hand as ks_cash_on_hand
+from srlteach.economies.krusell_smith.ks1998 import policy_at as ks1998_policy_at
+from srlteach.learning.lagged_prices import LaggedState
+from srlteach.learning.policy_gradient import (
     cake_eating_objective,
     cake_expected_return,
     create_cake_eating,
     gradient_draws,
 )
-from srlteach.monte_carlo import (
+from srlteach.learning.monte_carlo import (
     create_rate_chain,
     create_rentier,
     markov_chain_returns,
@@ -41,7 +40,7 @@ from srlteach.monte_carlo import (
     stochastic_approximation,
     truncation_horizon,
 )
-from srlteach.spg import policy as spg_policy
+from srlteach.learning.spg import policy as spg_policy
 
 # ---------------------------------------------------------------------------------------
 # Chapter 1: the Huggett economy
@@ -284,7 +283,7 @@ def prices_not_markov_explorer(ν_z: float = 0.02, max_lags: int = 4, seed: int 
 
 import jax.numpy as jnp  # noqa: E402
 
-from srlteach.huggett import supply_schedule  # noqa: E402
+from srlteach.economies.huggett import supply_schedule  # noqa: E402
 
 
 def pe_policy_explorer(economy, policies: dict, g, y_index: int = 1, z_index: int = None, r_index: int = None, b_max: float = 6.0):

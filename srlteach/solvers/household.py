@@ -19,7 +19,7 @@ The top of the grid is a savings cap: b′ never exceeds b_{n_b}. With β max R 
 enough b_{n_b} the cap never binds on the ergodic set; where β R ≥ 1 (parts of a price grid
 that includes rates above 1/β - 1) it keeps the problem well posed, and households simply
 save up to the cap. The condition β(1+r) < 1 that the infinite-horizon problem *without* a
-cap needs is checked where the theory needs it, in `srlteach.equilibrium`.
+cap needs is checked where the theory needs it, in `srlteach.solvers.equilibrium`.
 
 Π may be given as one (n_e, n_e) matrix or as a tuple of factors (Π_1, ..., Π_k) of
 independent chains, with Π = Π_1 ⊗ ... ⊗ Π_k and e flattened in C order. The factored form
@@ -33,9 +33,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from srlteach.discretisation import check_grid, check_transition_matrix
-from srlteach.distributions import expectation, lottery
-from srlteach.utility import C_MIN, crra_utility, inverse_marginal_utility, marginal_utility
+from srlteach.foundations.discretisation import check_grid, check_transition_matrix
+from srlteach.foundations.distributions import expectation, lottery
+from srlteach.foundations.utility import C_MIN, crra_utility, inverse_marginal_utility, marginal_utility
 
 
 class HouseholdPolicy(NamedTuple):

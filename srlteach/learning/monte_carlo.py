@@ -25,8 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from srlteach.discretisation import check_transition_matrix, tauchen
-from srlteach.utility import crra_utility
+from srlteach.foundations.discretisation import check_transition_matrix, tauchen
+from srlteach.foundations.utility import crra_utility
 
 
 class MonteCarloEstimate(NamedTuple):

@@ -4,7 +4,7 @@ The structural policy gradient of Yang, Wang, Schaab and Moll (2025, arXiv 2512.
 trains a policy π(s, a, p) on today's prices p. Equilibrium prices are not Markov, so
 yesterday's prices carry information about the distribution that today's do not; a policy
 π(s, a, p_{t-1}, p) can use it. `LaggedPrices` adds that state to any plug-in of
-`srlteach.spg` without touching the economy or the engine's training loop:
+`srlteach.learning.spg` without touching the economy or the engine's training loop:
 
 - the aggregate state becomes (a, p_{t-1}) (`LaggedState`): the economy's own state plus
   the remembered prices, updated each period from the prices that cleared the markets;
@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from srlteach.spg import PriceLocation, Prices, corners, locate_prices
+from srlteach.learning.spg import PriceLocation, Prices, corners, locate_prices
 
 _static = dict(metadata=dict(static=True))
 
@@ -46,7 +46,7 @@ class LaggedState(NamedTuple):
 class LaggedPrices:
     """An SPG economy whose households also condition on last period's prices.
 
-    Wraps `inner` (any `srlteach.spg.SPGEconomy`); build it with `lagged_prices`.
+    Wraps `inner` (any `srlteach.learning.spg.SPGEconomy`); build it with `lagged_prices`.
     """
 
     inner: Any  # the economy's plug-in
@@ -138,7 +138,7 @@ class LaggedPrices:
 
     def with_lag(self, a: LaggedState, prices: Prices) -> Prices:
         """The economy's prices, located at (p_{t-1}, p) on the lag and price grids (lag axes
-        first, as in the table): what `srlteach.spg.policy` needs to read the lagged table."""
+        first, as in the table): what `srlteach.learning.spg.policy` needs to read the lagged table."""
         lag, lag_outside = locate_prices(self.lag_grids, a.p_lag)
         location = PriceLocation(
             jnp.concatenate([lag.index, prices.location.index]), jnp.concatenate([lag.weight, prices.location.weight])

@@ -1,0 +1,1 @@
+"""Analysis of simulated panels: forecasting regressions (is a price Markov?)."""

@@ -1,0 +1,1 @@
+"""One sub-package per economy: calibration, reference solutions, SPG plug-in, diagnostics."""

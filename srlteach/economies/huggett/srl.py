@@ -1,0 +1,297 @@
+"""The Huggett economy by structural reinforcement learning: the SPG plug-ins (models 1 and 2)
+and the diagnostics of trained policies."""
+
+import dataclasses
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from srlteach.economies.huggett.economy import (
+    Huggett,
+    cash_on_hand,
+    clear_bond_market,
+    constant_prices_policy,
+    supply_schedule,
+)
+from srlteach.foundations.discretisation import stationary_markov
+from srlteach.foundations.distributions import AssetLocator, asset_locator, fast_lottery, lottery, push_forward, stationary_distribution
+from srlteach.foundations.utility import crra_utility, inverse_marginal_utility, marginal_utility
+from srlteach.learning.spg import BondIncomeDynamics, Prices, SPGConfig, Step, interpolate, locate_prices
+from srlteach.solvers.household import HouseholdPolicy
+#
+# Market clearing inside every rollout happens here, in `HuggettSPG.prices`: the policy
+# table at today's z is the supply schedule, and `clear_bond_market` finds r_t.
+
+
+SHARE_BOUND = 0.05  # the initial policy's savings shares are kept in [0.05, 0.95]: θ starts within ±3
+
+# SPG numerics. Paper scale: models.md (N = 512, T = 170 so that β^T < 1e-3, Adam from 1e-3
+# decaying by half every 250 epochs after 50 warm-up epochs, stop below 3e-4). Book scale:
+# the same T, warm-up and stopping rule, with N = 32 paths and a larger first step that
+# decays faster, so that a run converges in well under a minute on a 2-core CPU. Partial
+# equilibrium takes a larger step still: rarely visited (z, r) nodes then travel further
+# from the initial policy before the step has decayed (the chapter shows the effect).
+SPG_PAPER = SPGConfig(N=512, T=170, η0=1e-3, warmup=50, decay_rate=0.5, decay_steps=250, max_epochs=1000, tol=3e-4)
+SPG_BOOK = SPGConfig(N=32, T=170, η0=2e-2, warmup=50, decay_rate=0.5, decay_steps=100, max_epochs=1000, tol=3e-4)
+SPG_BOOK_PE = SPG_BOOK._replace(η0=5e-2)
+
+
+def _cash_on_nodes(economy: Huggett):
+    """(1 + r_k) b + y z_m on the policy's (z, r, b, y) nodes."""
+    r = economy.r_grid[None, :, None, None]
+    z = economy.z_grid[:, None, None, None]
+    return (1 + r) * economy.b_grid[:, None] + economy.y_grid * z
+
+
+def savings_table(economy: Huggett, θ):
+    """b′ on the (z, r, b, y) nodes from the policy parameters θ (same shape).
+
+    The household saves the share s = 1/(1 + e^(-θ)) of its resources above the
+    borrowing limit, up to the top of the grid:
+
+        b′ = b̲ + s (min(x, b_max) - b̲),    x = (1 + r) b + y z,
+
+    so b̲ ≤ b′ ≤ b_max and c = x - b′ > 0 at every node. Between r nodes b′ is linear in r
+    and so is x: c stays positive, and the supply schedule S(r) is exactly linear between
+    nodes, which is what `clear_bond_market`'s linear interpolation assumes.
+    """
+    top = jnp.minimum(_cash_on_nodes(economy), economy.b_grid[-1])
+    return economy.b_min + jax.nn.sigmoid(θ) * (top - economy.b_min)
+
+
+def savings_parameters(economy: Huggett, b_next):
+    """θ with `savings_table(economy, θ)` ≈ b_next (n_z, n_r, n_b, n_y); the shares are
+    clipped to [SHARE_BOUND, 1 - SHARE_BOUND] so that θ is finite at the constraints."""
+    top = jnp.minimum(_cash_on_nodes(economy), economy.b_grid[-1])
+    share = jnp.clip((b_next - economy.b_min) / (top - economy.b_min), SHARE_BOUND, 1 - SHARE_BOUND)
+    return jnp.log(share) - jnp.log1p(-share)
+
+
+def _warmup_distribution(economy: Huggett):
+    """Everyone holds b = 0 (Young's lottery onto the grid), income at its stationary law."""
+    lot = lottery(economy.b_grid, jnp.zeros(()))
+    mass_b = jnp.zeros(economy.b_grid.size).at[lot.index].add(lot.weight).at[lot.index + 1].add(1 - lot.weight)
+    return mass_b[:, None] * stationary_markov(economy.Π_y)
+
+
+def _draw(probabilities, u):
+    """The index k drawn with probability probabilities[k], by inverting the CDF at the uniform u.
+
+    The uniforms are always float32 draws, so a float32 and a float64 run of the engine
+    see the same shocks.
+    """
+    return jnp.minimum(jnp.sum(jnp.cumsum(probabilities) < u), probabilities.size - 1)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class HuggettSPG(BondIncomeDynamics):
+    """Huggett with aggregate risk (model 2) plugged into `srlteach.learning.spg`.
+
+    Aggregate state a: the index of z on `z_grid` (a Markov chain, Π_z). Price: r_t clears
+    the bond market given the cross-section g_t, inside every rollout.
+
+    Policy: θ has shape (n_z, n_r, n_b, n_y) (see `savings_table`); the initial θ is the
+    constant-prices policy of `constant_prices_policy`, whose S(r) slopes upwards.
+    Warm-up epochs start every path with zero bonds (`_warmup_distribution`), so that
+    aggregate bonds are zero from the first date, and z_0 drawn from its stationary law.
+    """
+
+    economy: Huggett
+    g0: jax.Array  # (n_b, n_y) warm-up distribution
+    ψ_z: jax.Array  # (n_z,) stationary distribution of z: initial draws
+    locator: AssetLocator  # finds b′ on the asset grid for Young's lottery
+
+    price_names = ("r",)
+
+    @property
+    def β(self):
+        return self.economy.β
+
+    def initial_parameters(self):
+        b_next = jnp.transpose(constant_prices_policy(self.economy), (2, 3, 0, 1))
+        return savings_parameters(self.economy, b_next).astype(self.g0.dtype)
+
+    def actions(self, θ):
+        return savings_table(self.economy, θ)
+
+    def policy_index(self, a):
+        return (a,)
+
+    def initial_distribution(self):
+        return self.g0
+
+    def initial_aggregate(self, key):
+        return _draw(self.ψ_z, jax.random.uniform(key, dtype=jnp.float32))
+
+    def aggregate_shocks(self, key, shape):
+        return jax.random.uniform(key, shape, dtype=jnp.float32)
+
+    def next_aggregate(self, a, ε, prices):
+        """z′ drawn from the row Π_z[a] with the uniform ε."""
+        return _draw(self.economy.Π_z[a], ε)
+
+    def prices(self, table, a, g):
+        """r_t from S_t(r) = Σ_s b′(s; z_t, r) g_t(s) = 0, on the whole r grid (`clear_bond_market`)."""
+        market = clear_bond_market(self.economy, g, jnp.moveaxis(table[a], 0, -1))
+        r = market.r[None]
+        location, _ = locate_prices((self.economy.r_grid,), r)
+        return Prices(r, location, market.residual, market.out_of_grid)
+
+    def individual(self, b_next, a, prices):
+        e = self.economy
+        c = cash_on_hand(e, prices.values[0], e.z_grid[a]) - b_next
+        return Step(crra_utility(c, e.σ), fast_lottery(self.locator, b_next), {"C": c, "B": b_next})
+
+    def check_policy(self, table):
+        """Raise ValueError unless S(r) changes sign on r_grid at the warm-up distribution, for every z."""
+        e = self.economy
+        for m in range(e.z_grid.size):
+            market = clear_bond_market(e, self.g0, jnp.moveaxis(table[m], 0, -1))
+            if market.out_of_grid:
+                S = supply_schedule(e, self.g0, jnp.moveaxis(table[m], 0, -1))
+                raise ValueError(
+                    f"the r grid [{float(e.r_grid[0]):.4g}, {float(e.r_grid[-1]):.4g}] does not bracket market "
+                    f"clearing at the initial policy: at z = {float(e.z_grid[m]):.4g} the supply S(r) runs from "
+                    f"{float(S[0]):.3g} to {float(S[-1]):.3g} without changing sign; widen r_min/r_max"
+                )
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class HuggettPESPG(HuggettSPG):
+    """The partial-equilibrium Huggett household (model 1) plugged into `srlteach.learning.spg`.
+
+    The same household and policy as `HuggettSPG`, but r is exogenous: the aggregate state
+    is a = (index of z, index of r), both Markov chains (Π_z, Π_r), and the price is the r
+    node itself. Dynamic programming applies, so `pe_reference_policy` is the benchmark.
+    """
+
+    ψ_r: jax.Array  # (n_r,) stationary distribution of r: initial draws
+
+    def policy_index(self, a):
+        return (a[0],)
+
+    def initial_aggregate(self, key):
+        u = jax.random.uniform(key, (2,), dtype=jnp.float32)
+        return jnp.stack([_draw(self.ψ_z, u[0]), _draw(self.ψ_r, u[1])])
+
+    def aggregate_shocks(self, key, shape):
+        return jax.random.uniform(key, shape + (2,), dtype=jnp.float32)
+
+    def next_aggregate(self, a, ε, prices):
+        return jnp.stack([_draw(self.economy.Π_z[a[0]], ε[0]), _draw(self.economy.Π_r[a[1]], ε[1])])
+
+    def prices(self, table, a, g):
+        r = self.economy.r_grid[a[1]][None]
+        location, _ = locate_prices((self.economy.r_grid,), r)
+        return Prices(r, location, jnp.zeros((), r.dtype), jnp.zeros((), bool))
+
+    def individual(self, b_next, a, prices):
+        return super().individual(b_next, a[0], prices)
+
+    def check_policy(self, table):
+        """Nothing to check: r is exogenous and on its grid by construction."""
+
+
+def huggett_spg(economy: Huggett) -> HuggettSPG:
+    """The SPG plug-in of the Huggett economy with aggregate risk (model 2, or n_z = 1)."""
+    return HuggettSPG(economy, _warmup_distribution(economy), stationary_markov(economy.Π_z), asset_locator(economy.b_grid))
+
+
+def huggett_pe_spg(economy: Huggett) -> HuggettPESPG:
+    """The SPG plug-in of the partial-equilibrium Huggett household (model 1)."""
+    if economy.Π_r is None:
+        raise ValueError("economy.Π_r is None: build the partial-equilibrium economy with create_huggett_pe")
+    return HuggettPESPG(
+        economy, _warmup_distribution(economy), stationary_markov(economy.Π_z), asset_locator(economy.b_grid),
+        stationary_markov(economy.Π_r),
+    )
+
+
+def spg_policy(model: HuggettSPG, θ) -> HouseholdPolicy:
+    """The trained policy on the (b, y, z, r) grid, in the layout of `pe_reference_policy`."""
+    e = model.economy
+    b_next = jnp.transpose(model.actions(θ), (2, 3, 0, 1))
+    c = (1 + e.r_grid) * e.b_grid[:, None, None, None] + (e.y_grid[:, None] * e.z_grid)[None, :, :, None] - b_next
+    return HouseholdPolicy(c, b_next)
+
+
+def pe_ergodic_distribution(economy: Huggett, policy: HouseholdPolicy):
+    """The stationary distribution over (b, y, z, r) of the partial-equilibrium household
+    under `policy` (shape (n_b, n_y, n_z, n_r)): where the household spends its time."""
+    shape = policy.b_next.shape
+    Π = jnp.kron(jnp.kron(economy.Π_y, economy.Π_z), economy.Π_r)
+    lot = lottery(economy.b_grid, policy.b_next.reshape(shape[0], -1))
+    return stationary_distribution(lot, Π).reshape(shape)
+
+
+def consumption_gap(c, c_ref, g, coverage: float = 0.99):
+    """(sup, mean) of |c - c_ref| on the ergodic region.
+
+    The region is the smallest set of states that carries `coverage` of the mass of g (the
+    most visited states first); the mean weights every state by g. States outside it are
+    visited so rarely that a simulation-based method cannot learn them.
+    """
+    g = jnp.ravel(g) / jnp.sum(g)
+    gap = jnp.abs(jnp.ravel(c) - jnp.ravel(c_ref))
+    order = jnp.argsort(-g)
+    inside = jnp.zeros(g.size, bool).at[order].set(jnp.cumsum(g[order]) - g[order] < coverage)
+    return jnp.max(jnp.where(inside, gap, 0.0)), jnp.sum(g * gap)
+
+
+class PathEulerErrors(NamedTuple):
+    """Euler-equation errors along simulated paths, on the visited states."""
+
+    log10_error: jax.Array  # (T-1, N, n_b, n_y) log10 |1 - c̃/c|
+    weight: jax.Array  # (T-1, N, n_b, n_y) g_t(s) where the Euler equation must hold (b_2 ≤ b′ ≤ b_{n_b-1}), else 0
+
+
+@jax.jit
+def euler_errors_along_paths(model: HuggettSPG, θ, path) -> PathEulerErrors:
+    """Euler errors of the trained policy on the states the simulated economies visit.
+
+    At date t of a path the household at s = (b, y) saves b′ and consumes c. Tomorrow's
+    cross-section g_{t+1} = A_πᵀ g_t is known, so for each z′ on the grid the market clears
+    at a known r′(z′) (`clear_bond_market`); hence the rational-expectations right-hand side
+
+        c̃ = (u′)⁻¹( β Σ_{z′} Π_z[z, z′] Σ_{y′} Π_y[y, y′] (1 + r′(z′)) u′(c(b′, y′; z′, r′(z′))) ),
+
+    with c(·, y′; z′, r′) interpolated linearly at b′. The errors log10|1 - c̃/c| measure how
+    far the policy, which conditions on (z, r) only, is from optimal under the true law of
+    motion. `path` needs the distributions (`spg.simulate(..., keep_distributions=True)`).
+    """
+    e = model.economy
+    table = model.actions(θ)
+    β, σ = e.β, e.σ
+
+    def one(a, r, g):
+        location, _ = locate_prices((e.r_grid,), r[None])
+        b_next = interpolate(table, location, a)
+        c = cash_on_hand(e, r, e.z_grid[a]) - b_next
+        lot = fast_lottery(model.locator, b_next)
+        g_next = push_forward(g, lot, e.Π_y)
+
+        def tomorrow(z_next):
+            r_next = clear_bond_market(e, g_next, jnp.moveaxis(table[z_next], 0, -1)).r
+            loc_next, _ = locate_prices((e.r_grid,), r_next[None])
+            c_next = cash_on_hand(e, r_next, e.z_grid[z_next]) - interpolate(table, loc_next, z_next)  # (n_b, n_y′)
+            # c(b′, y′) at the lottery of b′, for every (b, y) and y′
+            c_at = lot.weight[..., None] * c_next[lot.index] + (1 - lot.weight[..., None]) * c_next[lot.index + 1]
+            return (1 + r_next) * jnp.einsum("byk,yk->by", marginal_utility(c_at, σ), e.Π_y)
+
+        rhs = jnp.einsum("m,mby->by", e.Π_z[a], jax.vmap(tomorrow)(jnp.arange(e.z_grid.size)))
+        c_tilde = inverse_marginal_utility(β * rhs, σ)
+        # the logistic share reaches b̲ only asymptotically: below the first node above b̲ the
+        # household counts as constrained (its Euler equation is an inequality)
+        interior = (b_next >= e.b_grid[1]) & (b_next <= e.b_grid[-2])
+        error = jnp.maximum(jnp.abs(1 - c_tilde / c), jnp.finfo(c.dtype).eps)  # exact zeros would give -inf
+        return jnp.log10(error), jnp.where(interior, g, 0.0)
+
+    T = path.g.shape[0]
+    per_date = jax.vmap(one)
+    errors, weight = jax.lax.map(
+        lambda t: per_date(path.aggregate[t], path.prices.values[t, :, 0], path.g[t]), jnp.arange(T - 1)
+    )
+    return PathEulerErrors(errors, weight)

@@ -1,0 +1,27 @@
+"""The Krusell–Smith economy (models.md, model 3): capital and closed-form prices.
+
+- `economy`: calibration, factory, prices, the aggregate shock;
+- `srl`: the SPG plug-in, simulation on given shocks, Euler errors;
+- `ks1998`: the reference solution by the Krusell–Smith (1998) algorithm.
+"""
+
+from srlteach.economies.krusell_smith.economy import (
+    KrusellSmith,
+    CALIBRATION,
+    SCALES,
+    create_krusell_smith,
+    prices,
+    capital_demand,
+    cash_on_hand,
+    AggregatePath,
+    next_log_z,
+    log_z_path,
+)
+from srlteach.economies.krusell_smith.srl import (
+    SPG_PAPER,
+    SPG_BOOK,
+    KrusellSmithSPG,
+    krusell_smith_spg,
+    simulate_aggregates,
+    euler_errors,
+)

@@ -1,0 +1,225 @@
+"""The training loop: improve a parameterised policy by stochastic gradient ascent.
+
+This module holds the ONE training loop of the book. The policy-gradient chapter uses it
+for the cake-eating and income-fluctuation problems (`srlteach.learning.policy_gradient`), and the structural policy gradient
+engine (`srlteach.learning.spg`) uses it for every economy: an application supplies only an
+objective, initial parameters θ0 and an optax optimiser.
+
+An objective has the signature ::
+
+    objective(θ, state, key, epoch) -> (L, (diagnostics, state_next))
+
+where L is a scalar to MAXIMISE (a Monte Carlo estimate of the value of the policy with
+parameters θ), `diagnostics` a dict of scalars recorded every epoch, and `state` any pytree
+carried from one epoch to the next (the structural engine keeps there the distributions
+to restart from; `None` otherwise). The trainer differentiates L with respect to θ only.
+
+Epochs run in chunks: `TrainConfig.chunk` epochs are one `lax.scan` inside one compiled
+call, with no host synchronisation inside; convergence is checked between chunks, but the
+scan freezes θ at the first epoch whose step is below the tolerance, so the result is the
+same as stopping exactly there.
+"""
+
+import time
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+
+
+class TrainConfig(NamedTuple):
+    """Numerics of a training run (no economics)."""
+
+    max_epochs: int = 1000  # upper bound on the number of gradient steps
+    chunk: int = 25  # epochs per compiled call (a lax.scan over epochs)
+    tol: float = 3e-4  # stop when max |θ_{k+1} - θ_k| < tol (the paper's criterion); 0 never stops
+    seed: int = 0  # epoch k draws its randomness from fold_in(PRNGKey(seed), k)
+
+
+class TrainResult(NamedTuple):
+    """Outcome of `train`.
+
+    `history` maps "objective" (L at the start of each epoch), "Δθ" (sup-norm change of θ
+    in that epoch) and every diagnostic name to an np.ndarray with one entry per epoch run.
+    """
+
+    θ: Any  # final parameters (see `train` for the rule after an interruption)
+    state: Any  # carried state after the last epoch run
+    history: dict
+    epochs: int  # number of epochs run
+    converged: bool  # an epoch's sup-norm step fell below TrainConfig.tol
+    interrupted: bool  # stopped by KeyboardInterrupt
+    compile_seconds: float  # tracing and compiling the chunk function (once per call)
+    run_seconds: float  # running the compiled chunks
+
+
+def warmup_exponential_decay(
+    η0: float, warmup: int = 50, decay_rate: float = 0.5, decay_steps: int = 250
+) -> optax.Schedule:
+    """Learning rate η_k = η0 for k < warmup, then η0 · decay_rate^((k - warmup)/decay_steps).
+
+    The paper's schedule: a constant step while the policy leaves its initial guess, then a
+    smooth exponential decay (by `decay_rate` every `decay_steps` epochs).
+    """
+    if not η0 > 0:
+        raise ValueError(f"initial learning rate η0 must be > 0, got {η0}")
+    if warmup < 0:
+        raise ValueError(f"warmup must be ≥ 0 epochs, got {warmup}")
+    if not 0 < decay_rate <= 1:
+        raise ValueError(f"decay_rate must lie in (0, 1], got {decay_rate}")
+    if decay_steps < 1:
+        raise ValueError(f"decay_steps must be ≥ 1, got {decay_steps}")
+    return optax.join_schedules(
+        [optax.constant_schedule(η0), optax.exponential_decay(η0, decay_steps, decay_rate)],
+        boundaries=[warmup],
+    )
+
+
+def sup_norm(tree) -> jax.Array:
+    """max |x| over all entries of all leaves of a pytree."""
+    return jnp.max(jnp.stack([jnp.max(jnp.abs(leaf)) for leaf in jax.tree.leaves(tree)]))
+
+
+def _strong(tree):
+    """Arrays with fixed (non-weak) dtypes, so the compiled chunk accepts its own outputs."""
+    return jax.tree.map(lambda x: jnp.asarray(x, dtype=jnp.result_type(x)), tree)
+
+
+def _check_config(config: TrainConfig):
+    if int(config.max_epochs) != config.max_epochs or config.max_epochs < 1:
+        raise ValueError(f"max_epochs must be an integer ≥ 1, got {config.max_epochs}")
+    if int(config.chunk) != config.chunk or config.chunk < 1:
+        raise ValueError(f"chunk must be an integer ≥ 1, got {config.chunk}")
+    if config.tol < 0:
+        raise ValueError(f"tol must be ≥ 0, got {config.tol}")
+
+
+def train(
+    objective: Callable,
+    θ0,
+    optimizer: optax.GradientTransformation,
+    config: TrainConfig = TrainConfig(),
+    state0=None,
+    progress: Callable | None = None,
+) -> TrainResult:
+    """Gradient ascent on θ ↦ L(θ): θ_{k+1} = θ_k + optimizer step along ∇_θ L(θ_k).
+
+    Parameters
+    ----------
+    objective : (θ, state, key, epoch) -> (L, (diagnostics, state_next)), see the module
+        docstring. `epoch` is a traced integer (use it with `jnp.where`/`lax.cond`).
+    θ0 : initial parameters, any pytree of float arrays.
+    optimizer : an optax transformation; it receives -∇L, so its descent is our ascent.
+    config : `TrainConfig`; epoch k uses key `fold_in(PRNGKey(config.seed), k)`.
+    state0 : initial carried state (any pytree, default None).
+    progress : optional callback, called between chunks with a dict summary (epoch,
+        objective, Δθ, the diagnostics of the last epoch, elapsed seconds).
+        `print_progress(every)` makes one.
+
+    Returns
+    -------
+    TrainResult. Training stops after the first epoch with sup-norm step Δθ < tol
+    (converged), after `max_epochs` epochs, or on KeyboardInterrupt: then the result holds
+    θ and the history at the end of the last completed chunk, with interrupted=True.
+    """
+    _check_config(config)
+    max_epochs, chunk, tol, seed = config
+    θ0, state0 = _strong(θ0), _strong(state0)
+    base_key = jax.random.PRNGKey(seed)
+    value_and_grad = jax.value_and_grad(objective, has_aux=True)
+
+    def _epoch(θ, opt_state, state, key, epoch):
+        (L, (diagnostics, state_next)), grad = value_and_grad(θ, state, key, epoch)
+        updates, opt_state = optimizer.update(jax.tree.map(jnp.negative, grad), opt_state, θ)
+        θ_next = optax.apply_updates(θ, updates)
+        Δθ = sup_norm(jax.tree.map(jnp.subtract, θ_next, θ))
+        record = {"objective": L, "Δθ": Δθ, **diagnostics}
+        return θ_next, opt_state, state_next, record
+
+    # Shapes of one epoch's record, so that frozen epochs can emit a record of zeros.
+    record_shape = jax.eval_shape(
+        lambda θ, state: _epoch(θ, optimizer.init(θ), state, base_key, jnp.asarray(0))[3],
+        θ0,
+        state0,
+    )
+
+    def step(carry, epoch):
+        θ, opt_state, state, done = carry
+        active = ~done & (epoch < max_epochs)
+
+        def run(_):
+            key = jax.random.fold_in(base_key, epoch)
+            θ_next, opt_next, state_next, record = _epoch(θ, opt_state, state, key, epoch)
+            return (θ_next, opt_next, state_next, record["Δθ"] < tol), record
+
+        def freeze(_):
+            zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), record_shape)
+            return (θ, opt_state, state, done), zeros
+
+        carry_next, record = jax.lax.cond(active, run, freeze, None)
+        return carry_next, (record, active)
+
+    @jax.jit
+    def run_chunk(θ, opt_state, state, epoch0):
+        carry = (θ, opt_state, state, jnp.asarray(False))
+        (θ, opt_state, state, done), (records, active) = jax.lax.scan(
+            step, carry, epoch0 + jnp.arange(chunk)
+        )
+        return θ, opt_state, state, done, records, active
+
+    opt_state0 = _strong(optimizer.init(θ0))
+    epoch0 = jnp.asarray(0, dtype=jnp.int32)
+    start = time.perf_counter()
+    compiled = run_chunk.lower(θ0, opt_state0, state0, epoch0).compile()
+    compile_seconds = time.perf_counter() - start
+
+    θ, opt_state, state = θ0, opt_state0, state0
+    chunks, epochs, converged, interrupted = [], 0, False, False
+    start = time.perf_counter()
+    try:  # Ctrl-C keeps the last completed chunk: an interrupted run is still a result
+        while epochs < max_epochs and not converged:
+            θ_c, opt_c, state_c, done, records, active = compiled(
+                θ, opt_state, state, jnp.asarray(epochs, dtype=jnp.int32)
+            )
+            done, records, active = jax.device_get((done, records, active))
+            n_run = int(np.sum(active))
+            chunks.append({name: np.asarray(r)[:n_run] for name, r in records.items()})
+            θ, opt_state, state, epochs, converged = θ_c, opt_c, state_c, epochs + n_run, bool(done)
+            if progress is not None:
+                last = {name: float(r[-1]) for name, r in chunks[-1].items()}
+                progress({**last, "epoch": epochs, "elapsed": time.perf_counter() - start})
+    except KeyboardInterrupt:
+        interrupted = True
+    run_seconds = time.perf_counter() - start
+
+    names = record_shape.keys()
+    history = {
+        name: np.concatenate([c[name] for c in chunks]) if chunks else np.zeros(0)
+        for name in names
+    }
+    return TrainResult(θ, state, history, epochs, converged, interrupted, compile_seconds, run_seconds)
+
+
+def print_progress(every: int = 100, digits: int = 5) -> Callable:
+    """A `progress` callback for interactive runs: prints a line about every `every` epochs.
+
+    The line shows the epoch, the objective, the sup-norm step Δθ and the diagnostics,
+    rounded to `digits` significant digits.
+    """
+    last_printed = [-1]
+
+    def progress(summary: dict):
+        epoch = summary["epoch"]
+        if epoch // every == last_printed[0] // every:
+            return
+        last_printed[0] = epoch
+        fields = [f"epoch {epoch:5d}"] + [
+            f"{name} {value:.{digits}g}" for name, value in summary.items()
+            if name not in ("epoch", "elapsed")
+        ]
+        print("  ".join(fields) + f"  ({summary['elapsed']:.1f} s)", flush=True)
+
+    return progress

@@ -1,0 +1,1 @@
+"""Figures and interactive explorers used by the chapters."""
