@@ -143,11 +143,11 @@ class LaggedPrices:
         location = PriceLocation(
             jnp.concatenate([lag.index, prices.location.index]), jnp.concatenate([lag.weight, prices.location.weight])
         )
-        return Prices(prices.values, location, prices.residual, prices.out_of_grid | lag_outside)
+        return prices._replace(location=location, out_of_grid=prices.out_of_grid | lag_outside)
 
     def individual(self, action, a: LaggedState, prices: Prices):
         k = len(self.lag_grids)
-        own = Prices(prices.values, PriceLocation(prices.location.index[k:], prices.location.weight[k:]), prices.residual, prices.out_of_grid)
+        own = prices._replace(location=PriceLocation(prices.location.index[k:], prices.location.weight[k:]))
         return self.inner.individual(action, a.a, own)
 
     def check_policy(self, table):

@@ -41,11 +41,16 @@ from srlteach.learning.spg.config import SPGConfig, check_config, check_paramete
 from srlteach.learning.spg.prices import PriceLocation, Prices, corners, interpolate, locate_prices
 from srlteach.learning.spg.engine import (
     BondIncomeDynamics,
+    MultiAgentEconomy,
     Path,
+    SPGAgent,
     SPGEconomy,
     SPGState,
     Step,
     _add_interpolated,
+    agents_of,
+    by_agent,
+    clearing_diagnostics,
     backward_value,
     initial_state,
     policy,

@@ -45,6 +45,13 @@ class SPGEconomy(Protocol):
     Methods act on ONE path (the engine vmaps them over paths), except `push_forward` and
     `expectation`, which act on a batch (a leading path axis): on a CPU one scatter over
     the whole batch is several times faster than a vmapped one.
+
+    An economy with ONE learning agent provides everything below itself (Huggett,
+    Krusell–Smith). An economy with several (HANK: households and a price-setting firm) has
+    a property `agents`, a dict name → agent, and provides only the aggregate methods
+    (`initial_aggregate`, `aggregate_shocks`, `next_aggregate`, `prices`, `check_policy`,
+    `price_names`); each agent provides the individual ones (`SPGAgent`), and θ, the table,
+    g and d are dicts with one entry per agent. `MultiAgentEconomy` derives the rest.
     """
 
     β: float  # discount factor of the households
@@ -73,11 +80,14 @@ class SPGEconomy(Protocol):
         """Innovations of the aggregate shock process, an array of `shape` (T, N)."""
 
     def next_aggregate(self, a, ε, prices: Prices):
-        """a_{t+1} given a_t, the innovation ε and today's prices p_t (an aggregate state that
-        remembers prices, `srlteach.learning.lagged_prices`, stores them; exogenous shocks ignore them)."""
+        """a_{t+1} given a_t, the innovation ε and today's prices p_t, with their named
+        outcomes (an aggregate state that remembers prices, `srlteach.learning.lagged_prices`,
+        stores them; HANK's nominal rate follows today's inflation; exogenous shocks ignore them).
+        Drawn before the cross-section moves, so that transitions may depend on it."""
 
     def prices(self, table, a, g) -> Prices:
-        """p_t = P*(g_t, a_t): market clearing given the cross-section g and the policy."""
+        """p_t = P*(g_t, a_t): market clearing given the cross-section g and the policy
+        (for several agents, table and g hold every agent's)."""
 
     def individual(self, action, a, prices: Prices) -> Step:
         """Rewards, transition and recorded outputs of the action at (a, p)."""
@@ -93,10 +103,87 @@ class SPGEconomy(Protocol):
         (e.g. a price grid that does not bracket market clearing)."""
 
 
+class SPGAgent(Protocol):
+    """A learning agent: the individual half of `SPGEconomy` (`initial_parameters`,
+    `actions`, `policy_index`, `initial_distribution`, `individual`, `push_forward`,
+    `expectation`), with its own discounting, and these optional parts:
+
+    - `β`, a constant discount factor, OR a method `discount(a, prices, a_next,
+      prices_next)` returning the stochastic discount factor Λ_{t→t+1} of one path
+      (a firm's 1/(1 + r_{t+1})): the engine then clears prices once more at date T;
+    - `observe(a, prices)` → (indices of the table's aggregate axes, `PriceLocation`): where
+      the agent reads its table, if not at `policy_index(a)` and the households' prices;
+    - `uses_next_aggregate = True`: `individual(action, a, prices, a_next)` also sees a_{t+1}
+      (a return realised next period);
+    - `terminal_value(a, prices)` → v_T on the agent's grid at date T, or None (v_T = 0).
+
+    A representative agent has a one-point grid: g = d = [1.0].
+    """
+
+
+class MultiAgentEconomy:
+    """The per-agent parts of `SPGEconomy` for an economy with a property `agents`: dicts
+    with one entry per agent."""
+
+    def initial_parameters(self):
+        return {name: agent.initial_parameters() for name, agent in self.agents.items()}
+
+    def actions(self, θ):
+        return {name: agent.actions(θ[name]) for name, agent in self.agents.items()}
+
+    def initial_distribution(self):
+        return {name: agent.initial_distribution() for name, agent in self.agents.items()}
+
+
+_SOLE = "agent"  # the name of the one agent of an economy without `agents`
+
+
+def agents_of(model: SPGEconomy) -> dict:
+    """The learning agents of an economy by name: its `agents`, or the economy itself."""
+    return dict(model.agents) if hasattr(model, "agents") else {_SOLE: model}
+
+
+def by_agent(model: SPGEconomy, x) -> dict:
+    """A table, distribution or parameter pytree of the economy as a dict by agent."""
+    return x if hasattr(model, "agents") else {_SOLE: x}
+
+
+def _whole(model: SPGEconomy, pieces: dict):
+    """The inverse of `by_agent`."""
+    return pieces if hasattr(model, "agents") else pieces[_SOLE]
+
+
+def _observation(agent, a, prices: Prices):
+    """Where an agent reads its table at (a, p): aggregate indices and a price location."""
+    if hasattr(agent, "observe"):
+        return agent.observe(a, prices)
+    return agent.policy_index(a), prices.location
+
+
+def _act(agent, table, a, prices: Prices):
+    leading, location = _observation(agent, a, prices)
+    return jax.tree.map(lambda leaf: interpolate(leaf, location, *leading), table)
+
+
+def _step(agent, action, a, prices: Prices, a_next) -> Step:
+    if getattr(agent, "uses_next_aggregate", False):
+        return agent.individual(action, a, prices, a_next)
+    return agent.individual(action, a, prices)
+
+
+def _has_sdf(agent) -> bool:
+    return hasattr(agent, "discount")
+
+
+def _needs_final_prices(model) -> bool:
+    return any(_has_sdf(agent) or hasattr(agent, "terminal_value") for agent in agents_of(model).values())
+
+
 def policy(model: SPGEconomy, table, a, prices: Prices):
-    """The action of one path at (a, p): every table of the policy interpolated at p."""
-    leading = model.policy_index(a)
-    return jax.tree.map(lambda leaf: interpolate(leaf, prices.location, *leading), table)
+    """The action of one path at (a, p): every table of the policy interpolated at p (for
+    several agents, a dict of each agent's action where it observes (a, p))."""
+    tables = by_agent(model, table)
+    return _whole(model, {name: _act(agent, tables[name], a, prices) for name, agent in agents_of(model).items()})
 
 
 def _add_interpolated(G, location: PriceLocation, leading, cotangent):
@@ -113,9 +200,8 @@ def _add_interpolated(G, location: PriceLocation, leading, cotangent):
 
 
 def uniform_distribution(model: SPGEconomy):
-    """d_0: equal mass on every node of the individual grid."""
-    g = model.initial_distribution()
-    return jnp.full_like(g, 1.0 / g.size)
+    """d_0: equal mass on every node of the individual grid (of each agent)."""
+    return jax.tree.map(lambda g: jnp.full_like(g, 1.0 / g.size), model.initial_distribution())
 
 
 # ---------------------------------------------------------------------------------------
@@ -127,44 +213,100 @@ class Path(NamedTuple):
     """N simulated paths of T periods under one policy. Arrays are (T, N, ...)."""
 
     aggregate: Any  # a_t
-    prices: Prices  # p_t, where it sits on the price grid, clearing residual, clips
+    prices: Prices  # p_t, where it sits on the price grid, clearing residual, clips, outcomes
     aggregates: dict  # Σ_s g_t(s) x_t(s) for each output x of the economy ("C", "B", ...)
     g: Any  # g_t (T, N, ...) if requested, else None
     g_final: Any  # g_T (N, ...): where the next batch restarts after warm-up
     a_final: Any  # a_T (N,)
+    prices_final: Any = None  # p_T (N, ...), for stochastic discount factors and terminal values; else None
+
+
+def _per_path(x):
+    return tuple(range(1, x.ndim))
+
+
+def _next(path_aggregate, a_final):
+    """a_{t+1} for t = 0, …, T-1 (any pytree with a leading time axis)."""
+    return jax.tree.map(lambda x, last: jnp.concatenate([x[1:], last[None]]), path_aggregate, a_final)
+
+
+def _discounts(agent, path: Path):
+    """Λ_t = Λ(a_t, p_t, a_{t+1}, p_{t+1}) of an agent with a stochastic discount factor,
+    and the cumulative discount D_t = Π_{s<t} Λ_s, t = 0, …, T; both (·, N)."""
+    Λ = jax.vmap(jax.vmap(agent.discount))(
+        path.aggregate, path.prices, _next(path.aggregate, path.a_final), _next(path.prices, path.prices_final)
+    )
+    cumulative = jnp.concatenate([jnp.ones_like(Λ[:1]), jnp.cumprod(Λ, axis=0)])
+    return Λ, cumulative
+
+
+def _terminal(agent, path: Path, g_final):
+    """v_T of each path (N, ...), zeros if the agent has no terminal value."""
+    if hasattr(agent, "terminal_value"):
+        v_T = jax.vmap(agent.terminal_value)(path.a_final, path.prices_final)
+        if v_T is not None:
+            return v_T.astype(g_final.dtype)
+    return jnp.zeros(g_final.shape, g_final.dtype)
 
 
 def _forward_sweep(model: SPGEconomy, table, g0, a0, key, T: int, d0, keep_distributions: bool, keep_for_gradient: bool):
     """The rollout: N paths side by side in one `lax.scan` over t (see `rollout`).
 
-    Also returns, if asked, what the backward sweep needs: d_t and the actions, (T, N, ...).
+    Returns the objective of each agent (a dict), the Path and, if asked, what the backward
+    sweep needs: each agent's d_t and actions, (T, N, ...).
     """
-    β = model.β
+    agents = agents_of(model)
+    tables = by_agent(model, table)
     prices_of = jax.vmap(model.prices, in_axes=(None, 0, 0))
-    policy_of = jax.vmap(policy, in_axes=(None, None, 0, 0))
-    individual = jax.vmap(model.individual)
     next_aggregate = jax.vmap(model.next_aggregate)
-    per_path = lambda x: tuple(range(1, x.ndim))
+    act = jax.vmap(_act, in_axes=(None, None, 0, 0))
 
     def period(carry, ε):
-        a, g, d, discount, value = carry
-        prices = prices_of(table, a, g)  # market clearing: part of the environment
-        action = policy_of(model, table, a, prices)
-        step = individual(action, a, prices)
-        aggregates = {name: jnp.sum(g * x, axis=per_path(x)) for name, x in step.outputs.items()}
-        value = value + discount * jnp.mean(jnp.sum(d * step.reward, axis=per_path(d)))
-        g_next = model.push_forward(g, step.transition)
-        d_next = model.push_forward(d, step.transition)
-        record = (a, prices, aggregates, g if keep_distributions else None, (d, action) if keep_for_gradient else None)
-        return (next_aggregate(a, ε, prices), g_next, d_next, discount * β, value), record
+        a, g, d, discount, value = carry  # g, d, discount, value: dicts by agent
+        prices = prices_of(table, a, _whole(model, g))  # market clearing: part of the environment
+        a_next = next_aggregate(a, ε, prices)
+        aggregates, g_next, d_next, discount_next, value_next, flows, kept = {}, {}, {}, {}, {}, {}, {}
+        for name, agent in agents.items():
+            action = act(agent, tables[name], a, prices)
+            step = jax.vmap(partial(_step, agent))(action, a, prices, a_next)
+            for output, x in step.outputs.items():
+                if output in aggregates:
+                    raise ValueError(f"two agents record an output named {output!r}: outputs need distinct names")
+                aggregates[output] = jnp.sum(g[name] * x, axis=_per_path(x))
+            flow = jnp.sum(d[name] * step.reward, axis=_per_path(d[name]))  # (N,) d_tᵀ u_t
+            if _has_sdf(agent):  # discounted after the scan, when p_{t+1} is known
+                flows[name], value_next[name], discount_next[name] = flow, value[name], discount[name]
+            else:
+                value_next[name] = value[name] + discount[name] * jnp.mean(flow)
+                discount_next[name] = discount[name] * agent.β
+            g_next[name] = agent.push_forward(g[name], step.transition)
+            d_next[name] = agent.push_forward(d[name], step.transition)
+            kept[name] = (d[name], action)
+        kept_g = _whole(model, g) if keep_distributions else None
+        record = (a, prices, aggregates, kept_g, flows, kept if keep_for_gradient else None)
+        return (a_next, g_next, d_next, discount_next, value_next), record
 
+    gs, d0s = by_agent(model, g0), by_agent(model, d0)
     N = jax.tree.leaves(a0)[0].shape[0]
-    one = jnp.ones((), g0.dtype)
-    carry = (a0, g0, jnp.broadcast_to(d0, g0.shape), one, 0 * one)
-    (a_T, g_T, _, _, value), (a, prices, aggregates, g, for_gradient) = jax.lax.scan(
+    one = jnp.ones((), jax.tree.leaves(g0)[0].dtype)
+    carry = (
+        a0, gs, {name: jnp.broadcast_to(d0s[name], gs[name].shape) for name in agents},
+        {name: one for name in agents}, {name: 0 * one for name in agents},
+    )
+    (a_T, g_T, d_T, discount, values), (a, prices, aggregates, g, flows, kept) = jax.lax.scan(
         period, carry, model.aggregate_shocks(key, (T, N))
     )
-    return value, Path(a, prices, aggregates, g, g_T, a_T), for_gradient
+    prices_T = prices_of(table, a_T, _whole(model, g_T)) if _needs_final_prices(model) else None
+    path = Path(a, prices, aggregates, g, _whole(model, g_T), a_T, prices_T)
+    for name, agent in agents.items():
+        if _has_sdf(agent):
+            _, D = _discounts(agent, path)
+            values[name] = jnp.mean(jnp.sum(D[:-1] * flows[name], axis=0))
+            discount[name] = D[-1]  # (N,)
+        if hasattr(agent, "terminal_value"):
+            v_T = _terminal(agent, path, g_T[name])
+            values[name] = values[name] + jnp.mean(discount[name] * jnp.sum(d_T[name] * v_T, axis=_per_path(v_T)))
+    return values, path, kept
 
 
 @partial(jax.jit, static_argnames=("T", "keep_distributions"))
@@ -176,34 +318,55 @@ def rollout(model: SPGEconomy, table, g0, a0, key, T: int, d0, keep_distribution
     clear the markets given g_t (`model.prices`), the households act on them, and both the
     cross-section and the objective's distribution move by the same transition:
 
-        value = (1/N) Σ_n Σ_{t<T} β^t d_tⁿᵀ u(c(a_tⁿ, p_tⁿ)),   d_{t+1}ⁿ = A_π(a_tⁿ, p_tⁿ)ᵀ d_tⁿ.
+        value = (1/N) Σ_n Σ_{t<T} β^t d_tⁿᵀ u(c(a_tⁿ, p_tⁿ)),   d_{t+1}ⁿ = A_π(a_tⁿ, p_tⁿ)ᵀ d_tⁿ,
 
+    plus β^T d_Tⁿᵀ v_T for an agent with a terminal value; with several agents, the sum of
+    their objectives, each discounted by its own β or stochastic discount factor.
     Returns (value, Path); the Path holds every g_t if `keep_distributions`.
     """
-    value, path, _ = _forward_sweep(model, table, g0, a0, key, T, d0, keep_distributions, False)
-    return value, path
+    values, path, _ = _forward_sweep(model, table, g0, a0, key, T, d0, keep_distributions, False)
+    return sum(values.values()), path
+
+
+def _agent_recursion(agent, table, path: Path, g_final):
+    """What an agent's backward recursion v_t = u_t + Λ_t A_t v_{t+1} needs at each date:
+    (records by date, v_T, Λ_t as a scalar β or (T, N), the cumulative discount (T, N) or None)."""
+    uses_next = getattr(agent, "uses_next_aggregate", False)
+    a_next = _next(path.aggregate, path.a_final) if uses_next else None
+    v_T = _terminal(agent, path, g_final)
+    if _has_sdf(agent):
+        Λ, D = _discounts(agent, path)
+        return (path.aggregate, path.prices, a_next, Λ), v_T, D[:-1]
+    return (path.aggregate, path.prices, a_next, None), v_T, None
 
 
 @jax.jit
 def backward_value(model: SPGEconomy, table, path: Path, d0):
     """The objective by the backward recursion along the simulated price paths.
 
-    v_t = u(c(a_t, p_t)) + β A_π(a_t, p_t) v_{t+1} with v_T = 0, then (1/N) Σ_n d_0ᵀ v_0ⁿ.
+    v_t = u(c(a_t, p_t)) + β A_π(a_t, p_t) v_{t+1} with v_T = 0 (or the agent's terminal
+    value), then (1/N) Σ_n d_0ᵀ v_0ⁿ; summed over agents, each with its own discounting.
     Equal to the forward value of `rollout`; its `jax.grad` with respect to the table is
-    the structural policy gradient (the prices in `path` are data: they carry no gradient).
+    the structural policy gradient (the prices in `path` are data: they carry no gradient),
+    and each agent's table receives the gradient of its own objective only.
     """
-    β = model.β
-    policy_of = jax.vmap(policy, in_axes=(None, None, 0, 0))
-    individual = jax.vmap(model.individual)
+    tables, d0s, g_finals = by_agent(model, table), by_agent(model, d0), by_agent(model, path.g_final)
+    total = 0
+    for name, agent in agents_of(model).items():
+        act = jax.vmap(_act, in_axes=(None, None, 0, 0))
+        records, v_T, _ = _agent_recursion(agent, tables[name], path, g_finals[name])
 
-    def period(v_next, record):
-        a, prices = record
-        step = individual(policy_of(model, table, a, prices), a, prices)
-        return step.reward + β * model.expectation(v_next, step.transition), None
+        def period(v_next, record, agent=agent, table=tables[name], act=act):
+            a, prices, a_next, Λ = record
+            step = jax.vmap(partial(_step, agent))(act(agent, table, a, prices), a, prices, a_next)
+            E = agent.expectation(v_next, step.transition)
+            if Λ is None:
+                return step.reward + agent.β * E, None
+            return step.reward + Λ.reshape(Λ.shape + (1,) * (E.ndim - 1)) * E, None
 
-    v_T = jnp.zeros(path.g_final.shape, path.g_final.dtype)
-    v_0, _ = jax.lax.scan(period, v_T, (path.aggregate, path.prices), reverse=True)
-    return jnp.mean(jnp.sum(d0 * v_0, axis=tuple(range(1, v_0.ndim))))
+        v_0, _ = jax.lax.scan(period, v_T, records, reverse=True)
+        total = total + jnp.mean(jnp.sum(d0s[name] * v_0, axis=_per_path(v_0)))
+    return total
 
 
 @partial(jax.jit, static_argnames=("T",))
@@ -211,7 +374,7 @@ def value_and_gradient(model: SPGEconomy, table, g0, a0, key, T: int, d0):
     """The objective, its structural policy gradient with respect to the table, and the Path.
 
     One forward sweep (the rollout, which keeps d_t and the actions) and one backward sweep
-    along the simulated prices:
+    per agent along the simulated prices:
 
         v_t = u_t + β A_t v_{t+1},    ∂L/∂action_t = (β^t/N) ∂/∂action_t [d_tᵀ (u_t + β A_t v_{t+1})],
 
@@ -220,34 +383,52 @@ def value_and_gradient(model: SPGEconomy, table, g0, a0, key, T: int, d0):
     differentiation of the forward objective, organised by hand so that only d_t and the
     actions are stored and the table's gradient is accumulated in place: the same gradient
     as `jax.grad` of `backward_value` (tests check it), at a fraction of the memory and time.
+    With a stochastic discount factor β^t becomes the path's Π_{s<t} Λ_s and β becomes Λ_t.
     The objective is (1/N) Σ_n d_0ᵀ v_0ⁿ from the backward sweep, equal to the rollout's
     forward sum, which is discarded here and so dropped from the compiled forward scan.
+    With several agents the value is the sum of their objectives and the gradient a dict.
     """
-    _, path, (d, action) = _forward_sweep(model, table, g0, a0, key, T, d0, False, True)
-    β = model.β
-    N = d.shape[1]
-    individual = jax.vmap(model.individual)
-    leading_of = jax.vmap(model.policy_index)
-    weights = β ** jnp.arange(T, dtype=d.dtype) / N  # ∂L/∂v_t = (β^t/N) d_t
+    return _value_and_gradient(model, table, g0, a0, key, T, d0)[:3]
 
-    def period(carry, record):
-        v_next, G = carry
-        a, prices, d_t, action_t, weight = record
 
-        def one_period_value(action_t):
-            step = individual(action_t, a, prices)
-            v_t = step.reward + β * model.expectation(v_next, step.transition)
-            return weight * jnp.sum(d_t * v_t), v_t
+def _value_and_gradient(model, table, g0, a0, key, T, d0):
+    """`value_and_gradient`, and each agent's objective (a dict)."""
+    _, path, kept = _forward_sweep(model, table, g0, a0, key, T, d0, False, True)
+    tables, d0s, g_finals = by_agent(model, table), by_agent(model, d0), by_agent(model, path.g_final)
+    values, gradients = {}, {}
+    for name, agent in agents_of(model).items():
+        d, action = kept[name]
+        N = d.shape[1]
+        records, v_T, D = _agent_recursion(agent, tables[name], path, g_finals[name])
+        observe = jax.vmap(partial(_observation, agent))
+        step_of = jax.vmap(partial(_step, agent))
+        if D is None:
+            weights = agent.β ** jnp.arange(T, dtype=d.dtype) / N  # ∂L/∂v_t = (β^t/N) d_t
+        else:
+            weights = D / N  # (T, N): the path's own discounting
 
-        (_, v_t), grad = jax.value_and_grad(one_period_value, has_aux=True)(action_t)
-        leading = leading_of(a)
-        G = jax.tree.map(lambda G_leaf, grad_leaf: _add_interpolated(G_leaf, prices.location, leading, grad_leaf), G, grad)
-        return (v_t, G), None
+        def period(carry, record, agent=agent, observe=observe, step_of=step_of):
+            v_next, G = carry
+            (a, prices, a_next, Λ), d_t, action_t, weight = record
 
-    carry = (jnp.zeros_like(g0), jax.tree.map(jnp.zeros_like, table))
-    (v_0, gradient), _ = jax.lax.scan(period, carry, (path.aggregate, path.prices, d, action, weights), reverse=True)
-    value = jnp.mean(jnp.sum(d0 * v_0, axis=tuple(range(1, v_0.ndim))))
-    return value, gradient, path
+            def one_period_value(action_t):
+                step = step_of(action_t, a, prices, a_next)
+                E = agent.expectation(v_next, step.transition)
+                if Λ is None:
+                    v_t = step.reward + agent.β * E
+                    return weight * jnp.sum(d_t * v_t), v_t
+                v_t = step.reward + Λ.reshape(Λ.shape + (1,) * (E.ndim - 1)) * E
+                return jnp.sum(weight.reshape(Λ.shape + (1,) * (E.ndim - 1)) * d_t * v_t), v_t
+
+            (_, v_t), grad = jax.value_and_grad(one_period_value, has_aux=True)(action_t)
+            leading, location = observe(a, prices)
+            G = jax.tree.map(lambda G_leaf, grad_leaf: _add_interpolated(G_leaf, location, leading, grad_leaf), G, grad)
+            return (v_t, G), None
+
+        carry = (v_T, jax.tree.map(jnp.zeros_like, tables[name]))
+        (v_0, gradients[name]), _ = jax.lax.scan(period, carry, (records, d, action, weights), reverse=True)
+        values[name] = jnp.mean(jnp.sum(d0s[name] * v_0, axis=_per_path(v_0)))
+    return sum(values.values()), _whole(model, gradients), path, values
 
 
 class SPGState(NamedTuple):
@@ -259,8 +440,17 @@ class SPGState(NamedTuple):
 
 def initial_state(model: SPGEconomy, N: int, key) -> SPGState:
     """N copies of the warm-up distribution, with aggregate states drawn from `key`."""
-    g0 = model.initial_distribution()
-    return SPGState(jnp.broadcast_to(g0, (N,) + g0.shape), jax.vmap(model.initial_aggregate)(jax.random.split(key, N)))
+    g0 = jax.tree.map(lambda g: jnp.broadcast_to(g, (N,) + g.shape), model.initial_distribution())
+    return SPGState(g0, jax.vmap(model.initial_aggregate)(jax.random.split(key, N)))
+
+
+def clearing_diagnostics(prices: Prices) -> dict:
+    """The largest |clearing residual| (overall, and per named market) and the number of
+    clipped prices, over all dates and paths of `prices` (a Path's)."""
+    residuals = prices.residual if isinstance(prices.residual, dict) else {}
+    largest = {f"residual_{market}": jnp.max(jnp.abs(r)) for market, r in residuals.items()}
+    overall = jnp.max(jnp.stack(list(largest.values()))) if largest else jnp.max(jnp.abs(prices.residual))
+    return {"residual": overall, **largest, "out_of_grid": jnp.sum(prices.out_of_grid)}
 
 
 def spg_objective(model: SPGEconomy, config: SPGConfig):
@@ -269,12 +459,15 @@ def spg_objective(model: SPGEconomy, config: SPGConfig):
     Epochs before `config.warmup` start every path from the fixed initial distribution
     with fresh aggregate draws; later epochs restart from the distributions and shocks
     where the previous batch ended, i.e. from the ergodic set of the current policy.
-    L has the value of the objective and, with respect to θ, the gradient of
-    `value_and_gradient` chained through `model.actions`. Diagnostics: the largest
-    |clearing residual| and the number of clipped prices in the batch, the mean of each price.
+    L has the value of the objective (the sum of the agents' objectives) and, with respect
+    to θ, the gradient of `value_and_gradient` chained through `model.actions`: each agent's
+    parameters move along the gradient of its own objective. Diagnostics: the largest
+    |clearing residual| (and per named market), the number of clipped prices in the batch,
+    the mean of each price, and with several agents each agent's objective ("value_<agent>").
     """
     d0 = uniform_distribution(model)
     N, T, warmup = config.N, config.T, config.warmup
+    several = hasattr(model, "agents")
 
     def objective(θ, state: SPGState, key, epoch):
         key_start, key_paths = jax.random.split(key)
@@ -282,16 +475,16 @@ def spg_objective(model: SPGEconomy, config: SPGConfig):
         start = jax.tree.map(lambda x, y: jnp.where(epoch < warmup, x, y), fresh, state)
         table = model.actions(θ)
         frozen = jax.lax.stop_gradient(table)
-        value, gradient, path = value_and_gradient(model, frozen, start.g, start.a, key_paths, T, d0)
+        value, gradient, path, values = _value_and_gradient(model, frozen, start.g, start.a, key_paths, T, d0)
         # value in the forward pass, Σ ∂L/∂table · table in the backward pass
         attach = sum(jnp.vdot(t - f, gr) for t, f, gr in zip(*(jax.tree.leaves(x) for x in (table, frozen, gradient))))
+        clearing = clearing_diagnostics(path.prices)
         diagnostics = {
-            "residual": jnp.max(jnp.abs(path.prices.residual)),
-            "out_of_grid": jnp.sum(path.prices.out_of_grid).astype(value.dtype),
+            **clearing,
+            "out_of_grid": clearing["out_of_grid"].astype(value.dtype),
             **{f"{name}_mean": jnp.mean(path.prices.values[..., k]) for k, name in enumerate(model.price_names)},
+            **({f"value_{name}": v for name, v in values.items()} if several else {}),
         }
         return value + attach, (diagnostics, SPGState(path.g_final, path.a_final))
 
     return objective
-
-

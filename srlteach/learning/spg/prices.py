@@ -1,7 +1,7 @@
 """Prices on the policy's price grid: where p sits, and the policy interpolated there."""
 
 import itertools
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -24,8 +24,11 @@ class Prices(NamedTuple):
 
     values: jax.Array  # (n_p,) the price vector p_t
     location: PriceLocation  # p_t on the price grid of the policy table
-    residual: jax.Array  # market-clearing residual at p_t (0 for closed-form prices)
+    residual: Any  # market-clearing residual at p_t (0 for closed-form prices), or a dict of
+    # named residuals, one per market ({"bonds": ..., "labour": ...})
     out_of_grid: jax.Array  # bool: the price left the grid and was clipped to its edge
+    outcomes: Any = None  # a dict of named outcomes of price determination (K′, Π_t, dividends)
+    # that the rollout records and `next_aggregate` sees; None if there are none
 
 
 def locate_prices(grids, p) -> tuple[PriceLocation, jax.Array]:
@@ -67,6 +70,8 @@ def interpolate(table, location: PriceLocation, *leading):
     a small matrix product: on a CPU this is five times faster than one gather per
     corner, whose reads XLA fuses element by element into the weighted sum.
     """
+    if location.index.shape[-1] == 0:  # a table without price axes (an agent that observes none)
+        return table[tuple(leading)]
     nodes, shares = corners(location)
     rows = table[tuple(leading) + nodes]  # (2^k, *individual)
     return jnp.tensordot(shares, rows, axes=1)
