@@ -37,8 +37,9 @@ def create_price_lab(scale: str = "book", **overrides) -> PriceLab:
     rate r*, r′ = (1-ρ_r) r* + ρ_r r + ν_r sqrt(r) ε (ρ_r = 0.8, ν_r = 0.02), and save
     optimally given that belief (`pe_reference_policy`). Any fixed policy would do for the
     chapter's point; this one saves sensibly and makes S(r) cross zero inside the r grid.
-    The policy enters the SPG plug-in through `savings_parameters` (savings shares clipped
-    to [0.01, 0.99], so nobody sits exactly at the borrowing limit).
+    The policy enters the SPG plug-in through `savings_parameters`, which clips savings
+    shares to [SHARE_BOUND, 1 - SHARE_BOUND] = [0.05, 0.95] (`srlteach.economies.huggett.srl`),
+    so that the logits are finite where the believed policy sits at the borrowing limit.
     """
     settings = {**LAB_GRID, **overrides}
     economy = create_huggett(scale, **settings)
