@@ -2,8 +2,11 @@
 
 Usage, from the repository root::
 
-    python benchmarks/spg_benchmark.py            # everything (about 10 minutes on 2 cores)
+    python benchmarks/spg_benchmark.py            # everything (about 10 minutes on 2 cores, plus the memory
+                                                  # cases: 25 compiles of an epoch and a chunk)
     python benchmarks/spg_benchmark.py --quick    # book scale and the design choices only
+    python benchmarks/spg_benchmark.py --memory   # peak memory of every model's compiled programs
+    python benchmarks/spg_benchmark.py --devices  # the paths sharded over 2 CPU host devices vs 1
     python benchmarks/spg_benchmark.py --only book-ks paper-ks   # just these cases
 
 Each case runs in its own Python process, so compile caches and peak memory are its own.
@@ -28,6 +31,14 @@ design-*       The engine's implementation choices against alternatives, on one 
                value and gradient: single vs double precision, the engine's backward sweep
                vs reverse-mode autodiff of the backward recursion, and the N paths batched
                inside the scan over t vs one path after another.
+memory-*       XLA's accounting (`memory_analysis()`) of one compiled epoch (value and gradient)
+               and one compiled training chunk, for GE Huggett, PE Huggett, Krusell–Smith and
+               the lagged-price variants of GE Huggett and Krusell–Smith, at book and paper
+               scale; `-paper-checkpoint`: the same at paper scale with `SPGConfig.checkpoint`
+               set to the divisor of T nearest √(T/2). Compiles only (nothing is run).
+devices{1,2}-* Time per epoch of `solve` with the N paths sharded over 1 or 2 CPU host devices
+               (`--xla_force_host_platform_device_count`, set for that case's process only):
+               book-scale Krusell–Smith and GE Huggett, paper-scale Krusell–Smith.
 """
 
 import argparse
@@ -161,6 +172,11 @@ def case_ks1998(scale: str):
     )
 
 
+def checkpoint_for(T: int) -> int:
+    """The divisor of T nearest √(T/2): about the least memory, and exactly the same gradient."""
+    return min((k for k in range(1, T + 1) if T % k == 0), key=lambda k: abs(k - (T / 2) ** 0.5))
+
+
 def _design_setup(scale: str, dtype: str):
     import jax
 
@@ -194,6 +210,10 @@ def case_design(scale: str, variant: str):
     if variant in ("engine", "float64"):
         f = jax.jit(lambda t: spg.value_and_gradient(model, t, start.g, start.a, key, T, d0)[:2])
         label = f"engine (backward sweep), {dtype}"
+    elif variant == "checkpoint":
+        k = checkpoint_for(T)
+        f = jax.jit(lambda t: spg.value_and_gradient(model, t, start.g, start.a, key, T, d0, checkpoint=k)[:2])
+        label = f"engine, d_t stored every {k} periods and the rest recomputed (checkpoint={k}), float32"
     elif variant == "autodiff":
         def value(t):
             _, path = spg.rollout(model, jax.lax.stop_gradient(t), start.g, start.a, key, T, d0)
@@ -221,6 +241,120 @@ def case_design(scale: str, variant: str):
     return dict(case=f"{shape}: {label}", compile_s=first - best, epoch_ms=1000 * best)
 
 
+# ---------------------------------------------------------------------------------------
+# Memory: XLA's own accounting of the compiled programs
+# ---------------------------------------------------------------------------------------
+
+CHECKPOINT = "√(T/2)"  # the memory cases with checkpointing store d_t every ≈ √(T/2) periods
+MEMORY_MODELS = ("huggett", "huggett-pe", "ks", "huggett-lagged", "ks-lagged")
+MEMORY_LABELS = {
+    "huggett": "GE Huggett",
+    "huggett-pe": "PE Huggett",
+    "ks": "Krusell–Smith",
+    "huggett-lagged": "GE Huggett, lagged r (6 nodes)",
+    "ks-lagged": "Krusell–Smith, lagged r (6 nodes)",
+}
+
+
+def _model(name: str, scale: str):
+    """(SPG plug-in, its SPGConfig at `scale`) for the memory cases; the lagged variants wrap
+    the plug-in as the lagged-prices chapter does (6 nodes of r_{t-1} over the r grid)."""
+    import jax.numpy as jnp
+
+    from srlteach.learning.lagged_prices import lagged_prices
+
+    if name.startswith("huggett"):
+        from srlteach.economies import huggett as h
+
+        if name == "huggett-pe":
+            return h.huggett_pe_spg(h.create_huggett_pe(scale)), h.SPG_BOOK_PE if scale == "book" else h.SPG_PAPER
+        model, config = h.huggett_spg(h.create_huggett(scale)), h.SPG_BOOK if scale == "book" else h.SPG_PAPER
+    else:
+        from srlteach.economies import krusell_smith as ks
+
+        model, config = ks.krusell_smith_spg(ks.create_krusell_smith(scale)), ks.SPG_BOOK if scale == "book" else ks.SPG_PAPER
+    if name.endswith("lagged"):
+        grid = model.economy.r_grid
+        model = lagged_prices(model, [jnp.linspace(grid[0], grid[-1], 6)], p0=[(grid[0] + grid[-1]) / 2])
+    return model, config
+
+
+def memory_mb(compiled) -> dict:
+    """XLA's accounting of a compiled program, in MB (2^20 bytes): argument, output and
+    temporary buffers, and their total less the outputs aliased to arguments. The CPU
+    backend's own `peak_memory_in_bytes` counts only arguments and outputs, not the
+    temporaries (checked on this jax), so the total here is the figure to read."""
+    m = compiled.memory_analysis()
+    mb = lambda b: b / 2**20
+    total = m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes - m.alias_size_in_bytes
+    return dict(argument=mb(m.argument_size_in_bytes), output=mb(m.output_size_in_bytes),
+                temp=mb(m.temp_size_in_bytes), total=mb(total), xla_peak=mb(m.peak_memory_in_bytes))
+
+
+def compiled_programs(model, config):
+    """One epoch (value and gradient of the SPG objective, as `solve` differentiates it) and
+    one chunk of `config.chunk` epochs (what `solve` runs: `training.compile_chunk`), compiled
+    for `model` and `config` as `solve` sets them up; returns (epoch, chunk, compile seconds)."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from srlteach.learning import spg
+    from srlteach.learning.training import TrainConfig, compile_chunk, warmup_exponential_decay
+
+    model = spg.in_dtype(model, config.dtype)
+    θ0 = model.initial_parameters()
+    objective = spg.spg_objective(model, config)
+    state0 = spg.initial_state(model, config.N, jax.random.PRNGKey(config.seed))
+    start = time.perf_counter()
+    epoch = jax.jit(jax.value_and_grad(objective, has_aux=True)).lower(
+        θ0, state0, jax.random.PRNGKey(1), jnp.asarray(0, jnp.int32)).compile()
+    optimizer = optax.adam(warmup_exponential_decay(config.η0, config.warmup, config.decay_rate, config.decay_steps))
+    chunk = compile_chunk(objective, θ0, optimizer, TrainConfig(config.max_epochs, config.chunk, config.tol, config.seed), state0)
+    return epoch, chunk, time.perf_counter() - start
+
+
+def case_memory(name: str, scale: str, checkpoint: int | None = None):
+    """Peak memory of one compiled epoch and one compiled chunk of `name` at `scale`."""
+    model, config = _model(name, scale)
+    if checkpoint == CHECKPOINT:
+        checkpoint = checkpoint_for(config.T)
+    if checkpoint is not None:
+        config = config._replace(checkpoint=checkpoint)
+    epoch, chunk, seconds = compiled_programs(model, config)
+    shape = f"N {config.N}, T {config.T}" + (f", checkpoint every {checkpoint}" if checkpoint else "")
+    return dict(case=f"{MEMORY_LABELS[name]}, {scale} scale ({shape})", memory=True,
+                epoch=memory_mb(epoch), chunk=memory_mb(chunk), chunk_epochs=config.chunk, compile_s=seconds)
+
+
+# ---------------------------------------------------------------------------------------
+# Many devices: the paths of an epoch sharded over CPU host devices
+# ---------------------------------------------------------------------------------------
+
+DEVICE_CASES = {  # name: (economy, scale, epochs timed)
+    "book-ks": ("ks", "book", 40),
+    "book-huggett": ("huggett", "book", 20),
+    "paper-ks": ("ks", "paper", 3),
+}
+
+
+def case_devices(name: str, devices: int):
+    """Time per epoch of `solve` with the paths sharded over `devices` CPU host devices
+    (run_case starts the process with --xla_force_host_platform_device_count)."""
+    import jax
+
+    from srlteach.learning.spg.devices import path_devices
+
+    economy, scale, epochs = DEVICE_CASES[name]
+    model, config = _model(economy, scale)
+    assert len(jax.devices()) == devices, jax.devices()
+    compile_s, epoch_ms = _epochs(model, config, epochs)
+    used = len(path_devices(config.N))
+    return dict(case=f"{MEMORY_LABELS[economy]}, {scale} scale (N {config.N}, T {config.T}): paths on "
+                     f"{used} CPU host device{'s' if used > 1 else ''}, {epochs} epochs",
+                compile_s=compile_s, epoch_ms=epoch_ms)
+
+
 CASES = {
     "book-huggett": case_book_huggett,
     "paper-huggett": case_paper_huggett,
@@ -229,14 +363,24 @@ CASES = {
     "ks1998-book": lambda: case_ks1998("book"),
     "ks1998-paper": lambda: case_ks1998("paper"),
     **{f"design-{scale}-{variant}": (lambda s=scale, v=variant: case_design(s, v))
-       for scale in ("book", "ks") for variant in ("engine", "float64", "autodiff", "sequential")},
+       for scale in ("book", "ks") for variant in ("engine", "float64", "autodiff", "sequential", "checkpoint")},
+    **{f"memory-{name}-{scale}": (lambda n=name, s=scale: case_memory(n, s))
+       for scale in ("book", "paper") for name in MEMORY_MODELS},
+    **{f"memory-{name}-paper-checkpoint": (lambda n=name: case_memory(n, "paper", CHECKPOINT))
+       for name in MEMORY_MODELS},
+    **{f"devices{k}-{name}": (lambda n=name, k=k: case_devices(n, k)) for name in DEVICE_CASES for k in (1, 2)},
 }
+MEMORY = [name for name in CASES if name.startswith("memory-")]
+DEVICES = [name for name in CASES if name.startswith("devices")]
 QUICK = ["book-huggett"] + [f"design-book-{v}" for v in ("engine", "float64", "autodiff", "sequential")]
 
 
 def run_case(name: str) -> dict:
     """Run one case in a fresh process; its last stdout line is the JSON result."""
-    out = subprocess.run([sys.executable, __file__, "--case", name], capture_output=True, text=True, cwd=ROOT)
+    env = dict(os.environ)
+    if name.startswith("devices"):  # CPU host devices: the flag must be set before JAX starts
+        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={name[7]}".strip()
+    out = subprocess.run([sys.executable, __file__, "--case", name], capture_output=True, text=True, cwd=ROOT, env=env)
     if out.returncode != 0:
         return dict(case=name, error=out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -279,23 +423,52 @@ def report(rows: list, info: dict, load_before, load_after) -> str:
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GB; jax {info['jax']} on "
         f"{info['backend']} ({info['devices']}); Python {info['python']}.",
         f"Load average (1 min) before / after: {load_before[0]:.2f} / {load_after[0]:.2f} "
-        "(other processes on the machine slow every figure down in proportion).",
-        "No GPU was available to this run.",
+        "(other processes on the machine slow every figure down in proportion; each row gives the "
+        "load when its case started).",
+        "No GPU was available to this run: there are no GPU rows.",
         "",
-        "| case | compile (s) | per epoch (ms) | epochs | wall to convergence (s) | peak memory (MB) |",
-        "|---|---|---|---|---|---|",
     ]
-    for row in rows:
-        if "error" in row:
-            lines.append(f"| {row['case']} | failed: {row['error']} | | | | |")
-            continue
-        lines.append(
-            f"| {row['case']} | {fmt(row['compile_s'], 1)} | {fmt(row['epoch_ms'], 0)} | {row.get('epochs', '')} "
-            f"| {fmt(row.get('wall_s', ''), 1)} | {fmt(row['peak_mb'], 0)} |"
-        )
-    lines += ["", "Targets on a 2-core CPU: book-scale GE Huggett and Krusell–Smith converge in under 60 s; a "
-              "paper-scale Krusell–Smith epoch takes under 0.5 s. The slides report 45.9 s for Huggett with "
-              "aggregate shocks and 36.8 s for Krusell–Smith on an A100 GPU.", ""]
+    timing = [row for row in rows if not row.get("memory")]
+    memory = [row for row in rows if row.get("memory")]
+    if timing:
+        lines += [
+            "| case | compile (s) | per epoch (ms) | epochs | wall to convergence (s) | peak memory (MB) | load |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for row in timing:
+            if "error" in row:
+                lines.append(f"| {row['case']} | failed: {row['error']} | | | | | |")
+                continue
+            lines.append(
+                f"| {row['case']} | {fmt(row['compile_s'], 1)} | {fmt(row['epoch_ms'], 0)} | {row.get('epochs', '')} "
+                f"| {fmt(row.get('wall_s', ''), 1)} | {fmt(row['peak_mb'], 0)} | {fmt(row.get('load', ''), 2)} |"
+            )
+        lines += ["", "Targets on a 2-core CPU: book-scale GE Huggett and Krusell–Smith converge in under 60 s; a "
+                  "paper-scale Krusell–Smith epoch takes under 0.5 s. The slides report 45.9 s for Huggett with "
+                  "aggregate shocks and 36.8 s for Krusell–Smith on an A100 GPU.", ""]
+    if memory:
+        lines += [
+            "Memory by XLA's own accounting of the compiled program (`compiled.memory_analysis()`, MB = 2^20 "
+            "bytes): argument + output + temporary buffers (less outputs aliased to arguments: none here). "
+            "Epoch: the value and gradient of the SPG objective; chunk: the training chunk `solve` runs "
+            "(epochs, optimiser included). The last column is the case process's peak resident memory, "
+            "which includes the Python process and XLA's compiler (about 500 MB at book scale).",
+            "",
+            "| case | epoch: argument / output / temporary | epoch total | chunk total (epochs) | compile both (s) "
+            "| process peak (MB) | load |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for row in memory:
+            if "error" in row:
+                lines.append(f"| {row['case']} | failed: {row['error']} | | | | | |")
+                continue
+            e, c = row["epoch"], row["chunk"]
+            lines.append(
+                f"| {row['case']} | {e['argument']:.2f} / {e['output']:.2f} / {e['temp']:.1f} | {e['total']:.1f} "
+                f"| {c['total']:.1f} ({row['chunk_epochs']}) | {row['compile_s']:.1f} | {row['peak_mb']:.0f} "
+                f"| {fmt(row.get('load', ''), 2)} |"
+            )
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -303,16 +476,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--case", choices=sorted(CASES), help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="book scale and design choices only")
+    parser.add_argument("--memory", action="store_true", help="the memory cases only (compiles, does not run)")
+    parser.add_argument("--devices", action="store_true", help="the sharded-paths cases only (CPU host devices)")
     parser.add_argument("--only", nargs="+", choices=sorted(CASES), metavar="CASE", help="run only these cases")
     args = parser.parse_args()
     if args.case:  # inside a case's own process
         import srlteach  # noqa: F401  (float64 for the reference solvers)
 
+        load = os.getloadavg()[0]
         row = CASES[args.case]()
+        row["load"] = load
         row["peak_mb"] = peak_memory_mb()
         print(json.dumps(row))
         return
-    names = args.only or (QUICK if args.quick else list(CASES))
+    names = args.only or (QUICK if args.quick else MEMORY if args.memory else DEVICES if args.devices else list(CASES))
     load_before = os.getloadavg()
     rows = []
     for name in names:

@@ -107,7 +107,7 @@ def test_training_reaches_the_known_answers():
     spacing h bends the learned policy between nodes, so the check is against h), and at
     least as good as that policy in the engine's own objective up to 0.5%."""
     economy = create_two_agent_economy(n_p=31)
-    config = spg.SPGConfig(N=64, T=60, η0=0.05, warmup=20, decay_rate=0.5, decay_steps=150, max_epochs=1000, tol=1e-6, dtype="float64")
+    config = spg.SPGConfig(N=64, T=60, η0=0.05, warmup=20, plateau=20, decay_rate=0.5, decay_steps=150, max_epochs=1000, tol=1e-6, dtype="float64")
     result = spg.solve(economy, config)
     table = result.model.actions(result.θ)
     np.testing.assert_allclose(table["households"][:, 0], household_hours(economy), rtol=1e-6)

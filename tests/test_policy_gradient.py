@@ -120,17 +120,70 @@ def test_schedule_is_constant_then_decays():
 
 @pytest.mark.parametrize(
     "kwargs, name",
-    [(dict(η0=0.0), "η0"), (dict(η0=1e-3, decay_rate=1.5), "decay_rate"), (dict(η0=1e-3, warmup=-1), "warmup")],
+    [
+        (dict(η0=0.0), "η0"), (dict(η0=float("nan")), "η0"), (dict(η0=1e-3, decay_rate=1.5), "decay_rate"),
+        (dict(η0=1e-3, warmup=-1), "warmup"), (dict(η0=1e-3, warmup=float("nan")), "warmup"),
+        (dict(η0=1e-3, decay_steps=float("nan")), "decay_steps"),
+    ],
 )
 def test_schedule_rejects_bad_input(kwargs, name):
     with pytest.raises(ValueError, match=name):
         warmup_exponential_decay(**kwargs)
 
 
-@pytest.mark.parametrize("field, value", [("max_epochs", 0), ("chunk", 0), ("tol", -1.0)])
+@pytest.mark.parametrize(
+    "field, value",
+    [("max_epochs", 0), ("chunk", 0), ("tol", -1.0), ("max_epochs", float("nan")), ("chunk", 2.5), ("tol", float("nan")), ("tol", float("inf"))],
+)
 def test_train_rejects_bad_config(field, value):
     with pytest.raises(ValueError, match=field):
         train(concave_objective, THETA0, optax.sgd(0.1), TrainConfig()._replace(**{field: value}), jnp.array(0))
+
+
+def test_train_accepts_whole_number_floats_and_casts_integer_θ0():
+    θ0 = {"a": jnp.zeros(2, dtype=int), "b": 0}
+    result = train(concave_objective, θ0, optax.sgd(0.01), TrainConfig(max_epochs=30.0, chunk=25.0, tol=0.0), jnp.array(0))
+    assert result.epochs == 30 and result.θ["a"].dtype == jnp.float64
+    np.testing.assert_allclose(result.θ["a"], TARGET["a"] * (1 - 0.98**30), rtol=1e-12)
+
+
+def test_train_rejects_a_non_finite_θ0():
+    with pytest.raises(ValueError, match="θ0 must be finite: leaf 0 has 1 NaN or inf entries of 2"):
+        train(concave_objective, {"a": jnp.array([0.0, jnp.nan]), "b": jnp.array(0.0)}, optax.sgd(0.1), state0=jnp.array(0))
+
+
+def test_train_stops_with_an_error_when_the_objective_becomes_nan():
+    def nan_from_epoch_7(θ, state, key, epoch):
+        L, aux = concave_objective(θ, state, key, epoch)
+        return L + jnp.where(epoch >= 7, jnp.nan, 0.0), aux  # L only: the gradient stays finite
+
+    with pytest.raises(FloatingPointError, match=r"epoch 7: the objective L became NaN or inf"):
+        train(nan_from_epoch_7, THETA0, optax.sgd(0.01), TrainConfig(max_epochs=100, chunk=5, tol=0.0), jnp.array(0))
+
+
+def test_train_sees_one_nan_in_a_large_θ_that_a_max_may_miss():
+    """Issue 11: on the pinned jax's CPU backend a max over a large array can skip a NaN, so
+    the step test (max |Δθ| < tol) alone would stop with converged=True. Each entry is tested."""
+    n = 200_000
+
+    def nan_gradient_at_epoch_3(θ, state, key, epoch):
+        poison = jnp.where((jnp.arange(n) == n // 2) & (epoch == 3), jnp.nan, 1.0)
+        return -0.01 * jnp.sum((θ * poison) ** 2), ({}, state)  # steps of 2e-3 > tol until the NaN
+
+    with pytest.raises(FloatingPointError, match=r"epoch 3: (the objective L and )?the parameters θ became NaN or inf"):
+        train(nan_gradient_at_epoch_3, jnp.ones(n), optax.sgd(0.1), TrainConfig(max_epochs=50, chunk=10, tol=1e-3))
+
+
+def test_train_keyboard_interrupt_during_compilation_returns_the_start(monkeypatch):
+    import srlteach.learning.training as training
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "_compile_chunk", interrupted)
+    result = train(concave_objective, THETA0, optax.sgd(0.01), TrainConfig(), jnp.array(0))
+    assert result.interrupted and not result.converged and result.epochs == 0
+    np.testing.assert_array_equal(result.θ["a"], THETA0["a"])
 
 
 def test_sup_norm_over_a_pytree():

@@ -7,6 +7,7 @@ market clearing, the no-aggregate-risk limit) is in tests/test_srl_huggett.py.
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import srlteach  # noqa: F401  (float64)
@@ -142,7 +143,7 @@ def test_prices_carry_no_gradient(tiny):
 # Training runs: reproducibility, interruption, saving
 # ---------------------------------------------------------------------------------------
 
-SHORT = spg.SPGConfig(N=4, T=20, η0=1e-2, warmup=10, decay_steps=20, max_epochs=30, chunk=10, tol=0.0)
+SHORT = spg.SPGConfig(N=4, T=20, η0=1e-2, warmup=10, plateau=10, decay_steps=20, max_epochs=30, chunk=10, tol=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -197,6 +198,34 @@ def test_training_diagnostics(short_run):
     assert (h["residual"] < 1e-6).all()  # bonds, against a per-capita supply of order 1
 
 
+def test_the_optimizer_follows_the_configs_learning_rate_schedule(small, short_run):
+    """`optimizer` is a function of the config's schedule: nothing in the config is ignored."""
+    again = spg.solve(small, SHORT, optimizer=optax.adam)
+    np.testing.assert_array_equal(again.θ, short_run.θ)
+    # Adam's steps at the first epoch have the size of the learning rate: η0, then the decay
+    slower = spg.solve(small, SHORT._replace(η0=SHORT.η0 / 4, max_epochs=1))
+    assert float(slower.history["Δθ"][0]) == pytest.approx(SHORT.η0 / 4, rel=1e-3)
+    sgd = spg.solve(small, SHORT._replace(max_epochs=2), optimizer=optax.sgd)
+    assert not np.array_equal(sgd.θ, spg.solve(small, SHORT._replace(max_epochs=2)).θ)
+    with pytest.raises(ValueError, match="optimizer must be a function of the learning-rate schedule"):
+        spg.solve(small, SHORT, optimizer=optax.adam(1e-3))
+
+
+def test_warmup_restarts_and_the_learning_rate_plateau_are_separate_settings(small):
+    """`warmup`: epochs restarted from the fixed initial distribution; `plateau`: epochs at η0."""
+    base = SHORT._replace(max_epochs=12, chunk=12)
+    schedule_only = spg.solve(small, base._replace(plateau=2))
+    restarts_only = spg.solve(small, base._replace(warmup=2))
+    reference = spg.solve(small, base)
+    # the same restarts: the first 3 epochs (all at η0 in both) agree; a different plateau
+    # changes the step afterwards
+    np.testing.assert_array_equal(schedule_only.history["objective"][:3], reference.history["objective"][:3])
+    assert not np.array_equal(schedule_only.θ, reference.θ)
+    # the same schedule, different restarts: epoch 2 starts where epoch 1 ended, not afresh
+    np.testing.assert_array_equal(restarts_only.history["objective"][:2], reference.history["objective"][:2])
+    assert restarts_only.history["objective"][2] != reference.history["objective"][2]
+
+
 # ---------------------------------------------------------------------------------------
 # Bad settings
 # ---------------------------------------------------------------------------------------
@@ -213,6 +242,7 @@ def test_training_diagnostics(short_run):
         (dict(tol=-1e-3), "tol"),
         (dict(tol=1.0), "tol"),
         (dict(warmup=-1), "warmup"),
+        (dict(plateau=-1), "plateau"),
         (dict(decay_rate=1.5), "decay_rate"),
         (dict(max_epochs=0), "max_epochs"),
         (dict(chunk=0), "chunk"),

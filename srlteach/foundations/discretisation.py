@@ -10,6 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.stats import norm
 
+from srlteach.foundations.validation import check_finite_array, finite, whole_number
+
 
 def tauchen(n: int, ρ: float, ν: float, m: float = 3.0):
     """Tauchen (1986) discretisation of an AR(1) with unconditional s.d. ν.
@@ -21,7 +23,9 @@ def tauchen(n: int, ρ: float, ν: float, m: float = 3.0):
     x : (n,) array of log-levels
     Π : (n, n) transition matrix, Π[i, j] = Pr(x' = x_j | x = x_i)
     """
-    check_chain_settings(n, ρ, ν)
+    n = check_chain_settings(n, ρ, ν)
+    if not 0 < m < math.inf:
+        raise ValueError(f"the grid's half-width m (in standard deviations) must be finite and > 0, got m = {m}")
     if n == 1:
         return jnp.zeros(1), jnp.ones((1, 1))
     x = jnp.linspace(-m * ν, m * ν, n)
@@ -42,7 +46,7 @@ def rouwenhorst(n: int, ρ: float, ν: float):
     Exact in the first two conditional moments; preferred for very persistent
     processes. Nodes span ± ν sqrt(n-1).
     """
-    check_chain_settings(n, ρ, ν)
+    n = check_chain_settings(n, ρ, ν)
     if n == 1:
         return jnp.zeros(1), jnp.ones((1, 1))
     p = (1 + ρ) / 2
@@ -59,14 +63,16 @@ def rouwenhorst(n: int, ρ: float, ν: float):
     return jnp.linspace(-half_width, half_width, n), jnp.asarray(Π)
 
 
-def check_chain_settings(n: int, ρ: float, ν: float):
-    """Raise ValueError if (n, ρ, ν) do not define a stationary AR(1) chain."""
-    if int(n) != n or n < 1:
-        raise ValueError(f"number of states n must be a positive integer, got {n}")
+def check_chain_settings(n: int, ρ: float, ν: float) -> int:
+    """Raise ValueError if (n, ρ, ν) do not define a stationary AR(1) chain; return n as an int."""
+    n = whole_number(n, "number of states n")
     if not -1 < ρ < 1:
         raise ValueError(f"persistence ρ must satisfy |ρ| < 1, got ρ = {ρ}")
-    if ν < 0:
+    if not math.isfinite(ν):
+        raise ValueError(f"standard deviation ν must be a finite number, got ν = {ν}")
+    if not ν >= 0:
         raise ValueError(f"standard deviation ν must be ≥ 0, got ν = {ν}")
+    return n
 
 
 def check_transition_matrix(Π, name: str = "Π", atol: float = 1e-10):
@@ -74,11 +80,12 @@ def check_transition_matrix(Π, name: str = "Π", atol: float = 1e-10):
     Π = np.asarray(Π)
     if Π.ndim != 2 or Π.shape[0] != Π.shape[1]:
         raise ValueError(f"{name} must be a square matrix, got shape {Π.shape}")
-    if (Π < 0).any():
+    check_finite_array(Π, name)
+    if not (Π >= 0).all():
         raise ValueError(f"{name} has negative entries (min {Π.min():.3g})")
     row_sums = Π.sum(axis=1)
     worst = np.abs(row_sums - 1).max()
-    if worst > atol:
+    if not worst <= atol:
         raise ValueError(
             f"rows of {name} must sum to one; the worst row sums to "
             f"{row_sums[np.abs(row_sums - 1).argmax()]:.6g}"
@@ -103,11 +110,12 @@ def asset_grid(b_min: float, b_max: float, n: int, curvature: float = 2.0):
 
     b_i = b_min + (b_max - b_min) x_i^curvature with x_i equally spaced on [0, 1].
     """
-    if int(n) != n or n < 2:
-        raise ValueError(f"asset grid size n_b must be an integer ≥ 2, got {n}")
+    n = whole_number(n, "asset grid size n_b", least=2)
+    b_min, b_max = finite(b_min, "borrowing limit b_min"), finite(b_max, "top of the asset grid b_max")
     if not b_max > b_min:
         raise ValueError(f"b_max must exceed the borrowing limit b_min, got b_max = {b_max} ≤ {b_min}")
-    if curvature < 1:
+    curvature = finite(curvature, "grid curvature")
+    if not curvature >= 1:
         raise ValueError(f"grid curvature must be ≥ 1 (denser near b_min), got {curvature}")
     return b_min + (b_max - b_min) * jnp.linspace(0.0, 1.0, n) ** curvature
 
@@ -117,5 +125,6 @@ def check_grid(grid, name: str):
     grid = np.asarray(grid)
     if grid.ndim != 1 or grid.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-d grid, got shape {grid.shape}")
+    check_finite_array(grid, name)
     if grid.size > 1 and not (np.diff(grid) > 0).all():
         raise ValueError(f"{name} must be strictly increasing")

@@ -8,6 +8,11 @@ the income chain Π_y this defines the transition matrix A_π, which is never fo
 densely: `push_forward` applies A_πᵀ and `expectation` applies A_π using only the
 lottery (index, weight) pair. All functions are pure and work under jit, vmap and grad
 (the weights are differentiable in b′).
+
+With two endogenous assets, s = (b, k, y) and g is (n_b, n_k, n_y): a choice (b′, k′) is
+split over the four surrounding nodes by the bilinear lottery (`two_asset_lottery`), which
+preserves mass and both means; `push_forward_two_assets` and `expectation_two_assets` are
+the matching A_πᵀ and A_π.
 """
 
 import dataclasses
@@ -40,6 +45,27 @@ def lottery(b_grid, b_next):
 def _lottery_at(b_grid, index, b_next):
     left, right = b_grid[index], b_grid[index + 1]
     return Lottery(index, jnp.clip((right - b_next) / (right - left), 0.0, 1.0))
+
+
+def linear_interpolation(values, lot: Lottery):
+    """v(b′) = ω v_i + (1-ω) v_{i+1}: values on the grid read at the lottery's points.
+
+    The lottery's weights are linear-interpolation weights, so this is v linearly
+    interpolated at b′ (held at the end value beyond the grid). values : (n_b, ...) on the
+    grid along the first axis; lot : lottery of b′ of any shape S. Returns (*S, ...).
+    """
+    ω = lot.weight[(...,) + (None,) * (values.ndim - 1)]
+    return ω * values[lot.index] + (1 - ω) * values[lot.index + 1]
+
+
+def inverse_cdf(cdf, u):
+    """The index k drawn with probability cdf_k - cdf_{k-1}: the number of nodes whose
+    cumulative probability lies below the uniform draw u, by inverting the CDF.
+
+    cdf : (..., n) cumulative probabilities along the last axis; u : (...) uniforms on [0, 1).
+    Capped at n - 1, which guards against a last cumulative probability of 1 - 1e-16.
+    """
+    return jnp.minimum(jnp.sum(u[..., None] > cdf, axis=-1), cdf.shape[-1] - 1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -169,3 +195,77 @@ def stationary_distribution(lot: Lottery, Π_y, tol: float = 1e-13, max_iter: in
 
     g, _, _ = jax.lax.while_loop(not_converged, step, (push_forward(g0, lot, Π_y), g0, 1))
     return g
+
+
+# ---------------------------------------------------------------------------------------
+# Two endogenous assets: the bilinear lottery over (b, k)
+# ---------------------------------------------------------------------------------------
+#
+# A distribution over s = (b, k, y) is an (..., n_b, n_k, n_y) array. A choice (b′, k′)
+# between the nodes b_i ≤ b′ ≤ b_{i+1} and k_j ≤ k′ ≤ k_{j+1} is split over the four
+# surrounding nodes with the product of the two one-asset lotteries' weights,
+#
+#     (b_i, k_j): ω_b ω_k,   (b_i, k_{j+1}): ω_b (1-ω_k),
+#     (b_{i+1}, k_j): (1-ω_b) ω_k,   (b_{i+1}, k_{j+1}): (1-ω_b)(1-ω_k),
+#
+# which sum to one and preserve both means: the b-marginal of the split is the one-asset
+# lottery of b′ whatever ω_k, and likewise for k′.
+
+
+class TwoAssetLottery(NamedTuple):
+    """The bilinear lottery of a choice (b′, k′): one one-asset `Lottery` per asset."""
+
+    b: Lottery  # lottery of b′ on the b grid (index, weight ω_b of the lower node)
+    k: Lottery  # lottery of k′ on the k grid (index, weight ω_k of the lower node)
+
+
+def two_asset_lottery(b_grid, k_grid, b_next, k_next) -> TwoAssetLottery:
+    """The bilinear lottery of (b′, k′) (same shape, any) on the increasing grids b_grid, k_grid.
+
+    As in `lottery`, a choice at or beyond a grid's end goes wholly to the end node. For the
+    search-free version build `TwoAssetLottery(fast_lottery(…), fast_lottery(…))`.
+    """
+    return TwoAssetLottery(lottery(b_grid, b_next), lottery(k_grid, k_next))
+
+
+def _corners(lot: TwoAssetLottery, n_k: int, n_y: int):
+    """The four (flat position, weight) pairs of every (batch, b, k, y) in a batch of
+    (n_b, n_k, n_y) arrays stored in C order: the nodes (b_i, k_j), (b_i, k_{j+1}),
+    (b_{i+1}, k_j), (b_{i+1}, k_{j+1}) at the same y."""
+    i, j = lot.b.index, lot.k.index
+    *batch, n_b, _, _ = i.shape
+    offsets = jnp.arange(math.prod(batch), dtype=i.dtype).reshape(tuple(batch) + (1, 1, 1)) * (n_b * n_k * n_y)
+    flat = offsets + (i * n_k + j) * n_y + jnp.arange(n_y, dtype=i.dtype)
+    ω_b, ω_k = lot.b.weight, lot.k.weight
+    return (
+        (flat, ω_b * ω_k),
+        (flat + n_y, ω_b * (1 - ω_k)),
+        (flat + n_k * n_y, (1 - ω_b) * ω_k),
+        (flat + n_k * n_y + n_y, (1 - ω_b) * (1 - ω_k)),
+    )
+
+
+def push_forward_two_assets(g, lot: TwoAssetLottery, Π_y):
+    """g′ = A_πᵀ g for two assets: the bilinear lottery of (b′, k′), then the income chain.
+
+    g : (..., n_b, n_k, n_y) masses today (any leading batch axes); lot : lottery of
+    (b′, k′)(b, k, y), same shape; Π_y : (n_y, n_y). Returns the masses tomorrow; mass and
+    the means of b and k are preserved (up to rounding) when (b′, k′) lies inside the grids.
+    """
+    n_k, n_y = g.shape[-2:]
+    on_nodes = jnp.zeros(g.size, g.dtype)  # mass on (b′, k′, y) before the income draw
+    for flat, weight in _corners(lot, n_k, n_y):
+        on_nodes = on_nodes.at[flat.ravel()].add((weight * g).ravel())
+    return _times(on_nodes.reshape(g.shape), Π_y)
+
+
+def expectation_two_assets(v_next, lot: TwoAssetLottery, Π_y):
+    """(A_π v)(b, k, y) = E[v(b′, k′, y′) | b, k, y]: the adjoint of `push_forward_two_assets`.
+
+    v_next : (..., n_b, n_k, n_y) values tomorrow: v is read at (b′, k′) by bilinear
+    interpolation (the lottery's weights) after the expectation over y′.
+    """
+    n_k, n_y = v_next.shape[-2:]
+    w = _times(v_next, Π_y.T).ravel()  # w[b′, k′, y] = E[v(b′, k′, y′) | y]
+    (f00, w00), (f01, w01), (f10, w10), (f11, w11) = _corners(lot, n_k, n_y)
+    return w00 * w[f00] + w01 * w[f01] + w10 * w[f10] + w11 * w[f11]

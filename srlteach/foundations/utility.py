@@ -1,4 +1,5 @@
-"""CRRA utility with the consumption floor used by every model in the book."""
+"""CRRA utility with the consumption floor used by every model in the book, and the Euler
+equation written with it."""
 
 import jax.numpy as jnp
 
@@ -32,3 +33,18 @@ def marginal_utility(c, σ: float):
 def inverse_marginal_utility(μ, σ: float):
     """(u')⁻¹(μ) = μ^(-1/σ): consumption whose marginal utility is μ."""
     return μ ** (-1 / σ)
+
+
+def euler_consumption(expected, β: float, σ: float):
+    """c̃ = (u′)⁻¹(β E[R′ u′(c′)]): the consumption the Euler equation asks for today, given
+    expected = E[R′ u′(c′)], tomorrow's expected marginal value of a unit saved."""
+    return inverse_marginal_utility(β * expected, σ)
+
+
+def euler_error(c, c_tilde, floor: float = 0.0):
+    """log10 |1 - c̃/c|: the Euler-equation error of consumption c in relative terms.
+
+    floor : a lower bound on |1 - c̃/c| (e.g. the float's eps, so that an exact zero gives a
+    finite log10 rather than -inf).
+    """
+    return jnp.log10(jnp.maximum(jnp.abs(1 - c_tilde / c), floor))

@@ -145,10 +145,21 @@ class LaggedPrices:
         )
         return prices._replace(location=location, out_of_grid=prices.out_of_grid | lag_outside)
 
-    def individual(self, action, a: LaggedState, prices: Prices):
+    def _own(self, prices: Prices) -> Prices:
+        """The prices located on the economy's own price grids only (lag axes dropped)."""
         k = len(self.lag_grids)
-        own = prices._replace(location=PriceLocation(prices.location.index[k:], prices.location.weight[k:]))
-        return self.inner.individual(action, a.a, own)
+        return prices._replace(location=PriceLocation(prices.location.index[k:], prices.location.weight[k:]))
+
+    def individual(self, action, a: LaggedState, prices: Prices):
+        return self.inner.individual(action, a.a, self._own(prices))
+
+    @property
+    def terminal(self):
+        """The economy's terminal values (None if it has none): v_T does not depend on p_{T-1}."""
+        return getattr(self.inner, "terminal", None)
+
+    def terminal_value(self, a: LaggedState, prices: Prices):
+        return self.inner.terminal_value(a.a, self._own(prices))
 
     def check_policy(self, table):
         """The economy's check, for the policy selected by the initial lagged prices p0."""

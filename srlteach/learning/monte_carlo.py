@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from srlteach.foundations.discretisation import check_transition_matrix, tauchen
+from srlteach.foundations.distributions import inverse_cdf
 from srlteach.foundations.utility import crra_utility
 
 
@@ -97,14 +98,6 @@ def markov_value(u, Π, β: float):
     return jnp.linalg.solve(jnp.eye(Π.shape[0]) - β * Π, u)
 
 
-def next_node(cdf, i, uniform):
-    """Inverse-CDF draw of tomorrow's nodes of a Markov chain with row-wise CDF `cdf`
-    (cumsum of Π along rows): the number of nodes whose cumulative probability in row i
-    lies below the uniform draw. i and uniform are arrays of the same shape."""
-    i_next = jnp.sum(uniform[..., None] > cdf[i], axis=-1)
-    return jnp.minimum(i_next, cdf.shape[0] - 1)  # guards against cdf[i, -1] = 1 - 1e-16
-
-
 @partial(jax.jit, static_argnames=("N", "T"))
 def simulate_markov_chain(key, Π, i0, N: int, T: int):
     """N independent paths (i_0, ..., i_{T-1}) of node indices of the chain Π from node(s) i0.
@@ -112,7 +105,7 @@ def simulate_markov_chain(key, Π, i0, N: int, T: int):
     i0 is a node or an (N,) array of nodes. Returns an (N, T) integer array.
     """
     cdf = jnp.cumsum(Π, axis=1)
-    step = lambda i, uniform: (next_node(cdf, i, uniform), i)
+    step = lambda i, uniform: (inverse_cdf(cdf[i], uniform), i)  # tomorrow's node: the CDF of row i inverted
     _, path = jax.lax.scan(step, jnp.broadcast_to(i0, (N,)), jax.random.uniform(key, (T, N)))
     return path.T
 
@@ -132,14 +125,6 @@ def mean_and_se(x) -> MonteCarloEstimate:
     return MonteCarloEstimate(x.mean(), x.std(ddof=1) / math.sqrt(n), n)
 
 
-def monte_carlo_value(u_paths, β) -> MonteCarloEstimate:
-    """Monte Carlo value v̂ = (1/N) Σ_n Σ_{t<T} β^t u(p_t^n), with its standard error.
-
-    u_paths : (N, T) payoffs u(p_t^n) along N independent simulated paths.
-    """
-    return mean_and_se(discounted_sum(u_paths, β))
-
-
 @partial(jax.jit, static_argnames=("N", "T"))
 def markov_chain_returns(key, u, Π, β, i0, N: int, T: int):
     """Discounted sums Σ_{t<T} β^t u(i_t^n) along N simulated paths of the chain Π from i0.
@@ -152,7 +137,7 @@ def markov_chain_returns(key, u, Π, β, i0, N: int, T: int):
     def step(carry, t_uniform):
         i, total = carry
         t, uniform = t_uniform
-        return (next_node(cdf, i, uniform), total + β**t * u[i]), None
+        return (inverse_cdf(cdf[i], uniform), total + β**t * u[i]), None
 
     carry0 = (jnp.broadcast_to(i0, (N,)), jnp.zeros(N))
     (_, total), _ = jax.lax.scan(step, carry0, (jnp.arange(T), jax.random.uniform(key, (T, N))))

@@ -12,9 +12,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from srlteach.foundations.distributions import lottery
+from srlteach.foundations.budget import cash_on_hand
+from srlteach.foundations.distributions import inverse_cdf, lottery
 from srlteach.foundations.utility import crra_utility
-from srlteach.learning.monte_carlo import next_node
 
 # ---------------------------------------------------------------------------------------
 # Gradient estimators
@@ -225,7 +225,7 @@ def consumption_on_grid(policy, θ, b_grid, y_grid, r):
     """c(b, y) = (1 - sigmoid(ℓ)) ((1 + r) b + y - b̲) of a policy on the (n_b, n_y) grid."""
     b_min = b_grid[0]
     ℓ = jax.vmap(jax.vmap(policy, (None, None, 0)), (None, 0, None))(θ, b_grid, jnp.arange(y_grid.size))
-    return (1 - jax.nn.sigmoid(ℓ)) * ((1 + r) * b_grid[:, None] + y_grid - b_min)
+    return (1 - jax.nn.sigmoid(ℓ)) * (cash_on_hand(b_grid[:, None], 1 + r, y_grid) - b_min)
 
 
 def income_fluctuation_objective(economy, r: float, policy, copies: int, T: int):
@@ -253,11 +253,11 @@ def income_fluctuation_objective(economy, r: float, policy, copies: int, T: int)
         def period(carry, t_uniform):
             b, i_y = carry
             t, uniform = t_uniform
-            above_limit = (1 + r) * b + y_grid[i_y] - b_min
+            above_limit = cash_on_hand(b, 1 + r, y_grid[i_y]) - b_min
             share = jax.nn.sigmoid(household_policy(θ, b, i_y))
             c = (1 - share) * above_limit
             b_next = b_min + share * above_limit
-            return (b_next, next_node(cdf_y, i_y, uniform)), β**t * crra_utility(c, σ)
+            return (b_next, inverse_cdf(cdf_y[i_y], uniform)), β**t * crra_utility(c, σ)
 
         uniforms = jax.random.uniform(key, (T, b0.size))
         (b_T, _), utility = jax.lax.scan(period, (b0, i_y0), (jnp.arange(T), uniforms))

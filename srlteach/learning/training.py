@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from srlteach.foundations.validation import whole_number
 
 
 class TrainConfig(NamedTuple):
@@ -64,14 +65,12 @@ def warmup_exponential_decay(
     The paper's schedule: a constant step while the policy leaves its initial guess, then a
     smooth exponential decay (by `decay_rate` every `decay_steps` epochs).
     """
-    if not η0 > 0:
-        raise ValueError(f"initial learning rate η0 must be > 0, got {η0}")
-    if warmup < 0:
-        raise ValueError(f"warmup must be ≥ 0 epochs, got {warmup}")
+    if not 0 < η0 < np.inf:
+        raise ValueError(f"initial learning rate η0 must be finite and > 0, got {η0}")
+    warmup = whole_number(warmup, "warmup (epochs)", least=0)
     if not 0 < decay_rate <= 1:
         raise ValueError(f"decay_rate must lie in (0, 1], got {decay_rate}")
-    if decay_steps < 1:
-        raise ValueError(f"decay_steps must be ≥ 1, got {decay_steps}")
+    decay_steps = whole_number(decay_steps, "decay_steps")
     return optax.join_schedules(
         [optax.constant_schedule(η0), optax.exponential_decay(η0, decay_steps, decay_rate)],
         boundaries=[warmup],
@@ -88,13 +87,93 @@ def _strong(tree):
     return jax.tree.map(lambda x: jnp.asarray(x, dtype=jnp.result_type(x)), tree)
 
 
-def _check_config(config: TrainConfig):
-    if int(config.max_epochs) != config.max_epochs or config.max_epochs < 1:
-        raise ValueError(f"max_epochs must be an integer ≥ 1, got {config.max_epochs}")
-    if int(config.chunk) != config.chunk or config.chunk < 1:
-        raise ValueError(f"chunk must be an integer ≥ 1, got {config.chunk}")
-    if config.tol < 0:
-        raise ValueError(f"tol must be ≥ 0, got {config.tol}")
+def _check_config(config: TrainConfig) -> TrainConfig:
+    """`config` with whole-number settings as ints (max_epochs = 100.0 → 100); ValueError if unusable."""
+    if not 0 <= config.tol < np.inf:
+        raise ValueError(f"tol must be finite and ≥ 0, got tol = {config.tol}")
+    return config._replace(
+        max_epochs=whole_number(config.max_epochs, "max_epochs", symbol="max_epochs"),
+        chunk=whole_number(config.chunk, "chunk", symbol="chunk"),
+        seed=whole_number(config.seed, "seed", least=0, symbol="seed"),
+    )
+
+
+def all_finite(tree) -> jax.Array:
+    """True if every entry of every leaf is finite, tested entry by entry: a NaN can hide
+    from a max (on the CPU backend a max over a large array may skip it)."""
+    return jnp.stack([jnp.isfinite(leaf).all() for leaf in jax.tree.leaves(tree)]).all()
+
+
+def check_finite_parameters(θ, name: str = "θ0"):
+    """Raise ValueError unless every entry of every leaf of θ is finite."""
+    for k, leaf in enumerate(jax.tree.leaves(θ)):
+        bad = int((~np.isfinite(np.asarray(leaf))).sum())
+        if bad:
+            raise ValueError(f"{name} must be finite: leaf {k} has {bad} NaN or inf entries of {leaf.size}")
+
+
+def compile_chunk(objective: Callable, θ0, optimizer: optax.GradientTransformation,
+                  config: TrainConfig = TrainConfig(), state0=None):
+    """The compiled chunk of `config.chunk` epochs that `train` runs for these arguments.
+
+    A `jax.stages.Compiled`, for inspecting the program without training, e.g. its
+    `memory_analysis()` (XLA's own accounting of argument, output and temporary buffers).
+    """
+    config = _check_config(config)
+    return _compile_chunk(objective, _strong(_as_float(θ0)), optimizer, config, _strong(state0))[0]
+
+
+def _compile_chunk(objective, θ0, optimizer, config: TrainConfig, state0):
+    """(compiled chunk, shapes of one epoch's record) for strong-typed θ0 and state0."""
+    max_epochs, chunk, tol, seed = config
+    base_key = jax.random.PRNGKey(seed)
+    value_and_grad = jax.value_and_grad(objective, has_aux=True)
+
+    def _epoch(θ, opt_state, state, key, epoch):
+        (L, (diagnostics, state_next)), grad = value_and_grad(θ, state, key, epoch)
+        updates, opt_state = optimizer.update(jax.tree.map(jnp.negative, grad), opt_state, θ)
+        θ_next = optax.apply_updates(θ, updates)
+        Δθ = sup_norm(jax.tree.map(jnp.subtract, θ_next, θ))
+        record = {"objective": L, "Δθ": Δθ, **diagnostics}
+        return θ_next, opt_state, state_next, record
+
+    # Shapes of one epoch's record, so that frozen epochs can emit a record of zeros.
+    record_shape = jax.eval_shape(
+        lambda θ, state: _epoch(θ, optimizer.init(θ), state, base_key, jnp.asarray(0))[3],
+        θ0,
+        state0,
+    )
+
+    def step(carry, epoch):
+        θ, opt_state, state, done = carry
+        active = ~done & (epoch < max_epochs)
+
+        def run(_):
+            key = jax.random.fold_in(base_key, epoch)
+            θ_next, opt_next, state_next, record = _epoch(θ, opt_state, state, key, epoch)
+            # (L finite, θ finite), entry by entry; a non-finite epoch ends the chunk like tol
+            finite = jnp.stack([jnp.isfinite(record["objective"]).all(), all_finite(θ_next)])
+            done_next = (record["Δθ"] < tol) | ~finite.all()
+            return (θ_next, opt_next, state_next, done_next), (record, finite)
+
+        def freeze(_):
+            zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), record_shape)
+            return (θ, opt_state, state, done), (zeros, jnp.ones(2, bool))
+
+        carry_next, (record, finite) = jax.lax.cond(active, run, freeze, None)
+        return carry_next, (record, active, finite)
+
+    @jax.jit
+    def run_chunk(θ, opt_state, state, epoch0):
+        carry = (θ, opt_state, state, jnp.asarray(False))
+        (θ, opt_state, state, done), (records, active, finite) = jax.lax.scan(
+            step, carry, epoch0 + jnp.arange(chunk)
+        )
+        return θ, opt_state, state, done, records, active, finite
+
+    opt_state0 = _strong(optimizer.init(θ0))
+    compiled = run_chunk.lower(θ0, opt_state0, state0, jnp.asarray(0, dtype=jnp.int32)).compile()
+    return compiled, record_shape
 
 
 def train(
@@ -123,68 +202,41 @@ def train(
     -------
     TrainResult. Training stops after the first epoch with sup-norm step Δθ < tol
     (converged), after `max_epochs` epochs, or on KeyboardInterrupt: then the result holds
-    θ and the history at the end of the last completed chunk, with interrupted=True.
+    θ and the history at the end of the last completed chunk, with interrupted=True (an
+    interrupt during compilation returns θ0 after 0 epochs).
+
+    Raises
+    ------
+    ValueError if θ0 has a NaN or inf entry (an integer θ0 is cast to float).
+    FloatingPointError if the objective L or θ becomes NaN or inf. Every epoch tests each
+    entry (`all_finite`, not a max, which can miss a NaN) inside the compiled chunk; the
+    chunk stops at the first non-finite epoch and the error names the epoch and the
+    quantity. A non-finite θ is no answer, so no result is returned.
     """
-    _check_config(config)
+    config = _check_config(config)
     max_epochs, chunk, tol, seed = config
+    θ0 = _as_float(θ0)
+    check_finite_parameters(θ0)
     θ0, state0 = _strong(θ0), _strong(state0)
-    base_key = jax.random.PRNGKey(seed)
-    value_and_grad = jax.value_and_grad(objective, has_aux=True)
-
-    def _epoch(θ, opt_state, state, key, epoch):
-        (L, (diagnostics, state_next)), grad = value_and_grad(θ, state, key, epoch)
-        updates, opt_state = optimizer.update(jax.tree.map(jnp.negative, grad), opt_state, θ)
-        θ_next = optax.apply_updates(θ, updates)
-        Δθ = sup_norm(jax.tree.map(jnp.subtract, θ_next, θ))
-        record = {"objective": L, "Δθ": Δθ, **diagnostics}
-        return θ_next, opt_state, state_next, record
-
-    # Shapes of one epoch's record, so that frozen epochs can emit a record of zeros.
-    record_shape = jax.eval_shape(
-        lambda θ, state: _epoch(θ, optimizer.init(θ), state, base_key, jnp.asarray(0))[3],
-        θ0,
-        state0,
-    )
-
-    def step(carry, epoch):
-        θ, opt_state, state, done = carry
-        active = ~done & (epoch < max_epochs)
-
-        def run(_):
-            key = jax.random.fold_in(base_key, epoch)
-            θ_next, opt_next, state_next, record = _epoch(θ, opt_state, state, key, epoch)
-            return (θ_next, opt_next, state_next, record["Δθ"] < tol), record
-
-        def freeze(_):
-            zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), record_shape)
-            return (θ, opt_state, state, done), zeros
-
-        carry_next, record = jax.lax.cond(active, run, freeze, None)
-        return carry_next, (record, active)
-
-    @jax.jit
-    def run_chunk(θ, opt_state, state, epoch0):
-        carry = (θ, opt_state, state, jnp.asarray(False))
-        (θ, opt_state, state, done), (records, active) = jax.lax.scan(
-            step, carry, epoch0 + jnp.arange(chunk)
-        )
-        return θ, opt_state, state, done, records, active
-
-    opt_state0 = _strong(optimizer.init(θ0))
-    epoch0 = jnp.asarray(0, dtype=jnp.int32)
     start = time.perf_counter()
-    compiled = run_chunk.lower(θ0, opt_state0, state0, epoch0).compile()
+    try:
+        compiled, record_shape = _compile_chunk(objective, θ0, optimizer, config, state0)
+    except KeyboardInterrupt:  # nothing has run: the interrupted result is the starting point
+        return TrainResult(θ0, state0, {}, 0, False, True, time.perf_counter() - start, 0.0)
     compile_seconds = time.perf_counter() - start
 
+    opt_state0 = _strong(optimizer.init(θ0))
     θ, opt_state, state = θ0, opt_state0, state0
     chunks, epochs, converged, interrupted = [], 0, False, False
     start = time.perf_counter()
     try:  # Ctrl-C keeps the last completed chunk: an interrupted run is still a result
         while epochs < max_epochs and not converged:
-            θ_c, opt_c, state_c, done, records, active = compiled(
+            θ_c, opt_c, state_c, done, records, active, finite = compiled(
                 θ, opt_state, state, jnp.asarray(epochs, dtype=jnp.int32)
             )
-            done, records, active = jax.device_get((done, records, active))
+            done, records, active, finite = jax.device_get((done, records, active, finite))
+            if not finite.all():
+                _raise_non_finite(epochs, finite, records)
             n_run = int(np.sum(active))
             chunks.append({name: np.asarray(r)[:n_run] for name, r in records.items()})
             θ, opt_state, state, epochs, converged = θ_c, opt_c, state_c, epochs + n_run, bool(done)
@@ -201,6 +253,23 @@ def train(
         for name in names
     }
     return TrainResult(θ, state, history, epochs, converged, interrupted, compile_seconds, run_seconds)
+
+
+def _as_float(θ):
+    """θ with integer (and boolean) leaves cast to the default float type: gradients need floats."""
+    return jax.tree.map(lambda x: x if jnp.issubdtype(jnp.result_type(x), jnp.floating) else jnp.asarray(x, dtype=float), θ)
+
+
+def _raise_non_finite(epochs_before: int, finite, records):
+    """FloatingPointError naming the first epoch of the chunk whose objective or θ is not finite."""
+    k = int(np.argmin(finite.all(axis=1)))
+    L_finite, θ_finite = finite[k]
+    what = " and ".join(name for name, ok in (("the objective L", L_finite), ("the parameters θ", θ_finite)) if not ok)
+    raise FloatingPointError(
+        f"training stopped at epoch {epochs_before + k}: {what} became NaN or inf "
+        f"(L = {float(records['objective'][k]):.6g} in that epoch); lower the learning rate, "
+        f"or check the economy's parameters and θ0"
+    )
 
 
 def print_progress(every: int = 100, digits: int = 5) -> Callable:

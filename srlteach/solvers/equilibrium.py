@@ -15,13 +15,23 @@ bracket must lie below 1/β - 1: at β(1 + r) ≥ 1 households would accumulate 
 and no stationary distribution exists without an arbitrary cap on savings.
 """
 
+import math
 from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from srlteach.foundations.distributions import lottery, stationary_distribution
-from srlteach.solvers.household import HouseholdPolicy, check_household_inputs, consume_above_limit, egm, egm_fixed_point, vfi
+from srlteach.foundations.validation import check_finite_array, finite
+from srlteach.solvers.household import (
+    HouseholdPolicy,
+    check_household_inputs,
+    check_tolerance,
+    consume_above_limit,
+    egm,
+    egm_fixed_point,
+    vfi,
+)
 
 
 
@@ -58,6 +68,9 @@ def bracket_root(f: Callable, lo: float, hi: float, tol: float = 1e-10, max_iter
     candidates are closer than tol. Raises ValueError if f(lo) < 0 < f(hi) fails.
     """
     (f_lo, *_), (f_hi, *_) = f(lo), f(hi)
+    for x, f_x in ((lo, f_lo), (hi, f_hi)):
+        if not math.isfinite(f_x):
+            raise ValueError(f"the excess demand is not finite at r = {x:.6g} (got {f_x}): check the economy's parameters")
     if not f_lo < 0 < f_hi:
         raise ValueError(
             f"the excess demand must be < 0 at the bracket's low end and > 0 at its high end; "
@@ -134,7 +147,8 @@ def stationary_equilibrium(economy, r_bracket=None, tol: float = 1e-10, method: 
     """
     wage, demand, r_floor, floor_name, default = market(economy)
     β, σ, b_grid, y_grid, Π_y = economy.β, economy.σ, economy.b_grid, economy.y_grid, economy.Π_y
-    r_lo, r_hi = default if r_bracket is None else r_bracket
+    r_lo, r_hi = default if r_bracket is None else (finite(r, "r_bracket") for r in r_bracket)
+    check_tolerance(tol)
     if not r_lo < r_hi:
         raise ValueError(f"the r bracket needs r_lo < r_hi, got ({r_lo}, {r_hi})")
     check_rates(r_lo, r_hi, β, r_floor, floor_name)
@@ -189,6 +203,8 @@ def aggregate_savings(economy, r_nodes, tol: float = 1e-10):
     wage, _, r_floor, floor_name, _ = market(economy)
     β, σ, b_grid, y_grid, Π_y = economy.β, economy.σ, economy.b_grid, economy.y_grid, economy.Π_y
     r_nodes = jnp.asarray(r_nodes, dtype=float)
+    check_finite_array(r_nodes, "r_nodes")
+    check_tolerance(tol)
     r_lo, r_hi = float(r_nodes.min()), float(r_nodes.max())
     check_rates(r_lo, r_hi, β, r_floor, floor_name)
     w_nodes = wage(r_nodes)

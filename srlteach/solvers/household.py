@@ -33,9 +33,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from srlteach.foundations.budget import cash_on_hand
 from srlteach.foundations.discretisation import check_grid, check_transition_matrix
 from srlteach.foundations.distributions import expectation, lottery
-from srlteach.foundations.utility import C_MIN, crra_utility, inverse_marginal_utility, marginal_utility
+from srlteach.foundations.validation import check_finite_array, whole_number
+from srlteach.foundations.utility import C_MIN, crra_utility, euler_consumption, euler_error, inverse_marginal_utility, marginal_utility
 
 
 class HouseholdPolicy(NamedTuple):
@@ -88,7 +90,7 @@ def _expected_value(v_next, lot, Π):
 
 def consumption(b_grid, R, income, b_next):
     """c(b, e) = R(e) b + income(e) - b′(b, e): the budget constraint solved for c."""
-    return R * b_grid[:, None] + income - b_next
+    return cash_on_hand(b_grid[:, None], R, income) - b_next
 
 
 def egm_step(c_next, b_grid, R, income, Π, β, σ):
@@ -103,8 +105,7 @@ def egm_step(c_next, b_grid, R, income, Π, β, σ):
     constraint binds (b′ = b̲); above b̃_{n_b} the savings cap binds (b′ = b_{n_b}):
     `jnp.interp` holds the end values, which is exactly these two constraints.
     """
-    μ = β * conditional_expectation(marginal_utility(c_next, σ) * R, Π)
-    c_tilde = inverse_marginal_utility(μ, σ)
+    c_tilde = euler_consumption(conditional_expectation(marginal_utility(c_next, σ) * R, Π), β, σ)
     b_tilde = (c_tilde + b_grid[:, None] - income) / R
     b_next = jax.vmap(jnp.interp, in_axes=(None, 1, None), out_axes=1)(b_grid, b_tilde, b_grid)
     return HouseholdPolicy(consumption(b_grid, R, income, b_next), b_next)
@@ -159,8 +160,11 @@ def egm(b_grid, R, income, Π, β, σ, tol=1e-10, max_iter=10_000, c_init=None):
     b_grid, R, income = (jnp.asarray(a, dtype=float) for a in (b_grid, R, income))
     Π = tuple(jnp.asarray(P, dtype=float) for P in Π) if isinstance(Π, tuple) else jnp.asarray(Π, dtype=float)
     check_household_inputs(b_grid, R, income, Π, β, σ)
+    max_iter = check_iteration(tol, max_iter)
     if c_init is None:
         c_init = consume_above_limit(b_grid, R, income).c
+    elif np.shape(c_init) != (b_grid.size, R.size) or not (np.asarray(c_init) > 0).all():
+        raise ValueError(f"c_init must be a positive (n_b, n_e) = {(b_grid.size, R.size)} array, got shape {np.shape(c_init)}")
     policy, distance, it = egm_fixed_point(c_init, b_grid, R, income, Π, β, σ, tol, max_iter)
     if not distance < tol:
         raise RuntimeError(f"egm did not converge in {int(it)} iterations (sup change {float(distance):.3g} ≥ tol = {tol})")
@@ -215,7 +219,7 @@ def _golden_section_max(f, lo, hi, n_iter):
 
 @partial(jax.jit, static_argnames=("σ", "n_golden", "n_howard"))
 def _vfi(b_grid, R, income, Π, β, σ, tol, max_iter, n_golden, n_howard):
-    cash = R * b_grid[:, None] + income  # (n_b, n_e)
+    cash = cash_on_hand(b_grid[:, None], R, income)  # (n_b, n_e)
     b_cap = jnp.minimum(b_grid[-1], cash - C_MIN)  # highest feasible b′ (c ≥ c_min)
 
     def improve(v):
@@ -269,6 +273,9 @@ def vfi(b_grid, R, income, Π, β, σ, tol=1e-9, max_iter=5_000, n_golden=80, n_
     b_grid, R, income = (jnp.asarray(a, dtype=float) for a in (b_grid, R, income))
     Π = tuple(jnp.asarray(P, dtype=float) for P in Π) if isinstance(Π, tuple) else jnp.asarray(Π, dtype=float)
     check_household_inputs(b_grid, R, income, Π, β, σ)
+    max_iter = check_iteration(tol, max_iter)
+    n_golden = whole_number(n_golden, "n_golden")
+    n_howard = whole_number(n_howard, "n_howard", least=0)
     v, b_next, distance, it = _vfi(b_grid, R, income, Π, β, float(σ), tol, max_iter, n_golden, n_howard)
     if not distance < tol:
         raise RuntimeError(f"vfi did not converge in {int(it)} iterations (sup change {float(distance):.3g} ≥ tol = {tol})")
@@ -306,7 +313,7 @@ def euler_errors(policy: HouseholdPolicy, b_grid, R, income, Π, β, σ):
     c_tilde = inverse_marginal_utility(rhs, σ)
     gap = (b_grid[-1] - b_grid[0]) * 1e-10
     interior = (b_next > b_grid[0] + gap) & (b_next < b_grid[-1] - gap)
-    return EulerErrors(jnp.log10(jnp.abs(1 - c_tilde / c)), interior)
+    return EulerErrors(euler_error(c, c_tilde), interior)
 
 
 def _dense(Π):
@@ -324,10 +331,22 @@ def _dense(Π):
 # ---------------------------------------------------------------------------------------
 
 
+def check_tolerance(tol):
+    """Raise ValueError unless the stopping tolerance tol is finite and > 0."""
+    if not 0 < tol < np.inf:
+        raise ValueError(f"tolerance tol must be finite and > 0, got tol = {tol}")
+
+
+def check_iteration(tol, max_iter) -> int:
+    """Raise ValueError unless tol is finite and > 0 and max_iter a whole number ≥ 1; return max_iter as an int."""
+    check_tolerance(tol)
+    return whole_number(max_iter, "max_iter")
+
+
 def check_household_inputs(b_grid, R, income, Π, β, σ):
     """Raise ValueError (naming the parameter and the bound) unless the problem is well posed.
 
-    Checks: an increasing asset grid; R and income of shape (n_e,) with R > 0 and income > 0;
+    Checks (every number finite): an increasing asset grid; R and income of shape (n_e,) with R > 0 and income > 0;
     Π a transition matrix (or Kronecker factors) matching n_e; 0 < β < 1; σ > 0; and a
     borrowing limit at or above the natural borrowing limit, i.e. R(e) b̲ + income(e) - b̲ > 0
     in every state, so that c > 0 is feasible at b = b̲ (for r > 0 this is b̲ > -income/r).
@@ -348,14 +367,18 @@ def check_household_inputs(b_grid, R, income, Π, β, σ):
         raise ValueError(f"discount factor β must satisfy 0 < β < 1, got β = {β}")
     if not σ > 0:
         raise ValueError(f"CRRA coefficient σ must be > 0, got σ = {σ}")
-    if (R <= 0).any():
+    if not σ < np.inf:
+        raise ValueError(f"CRRA coefficient σ must be finite, got σ = {σ}")
+    check_finite_array(R, "R")
+    check_finite_array(income, "income")
+    if not (R > 0).all():
         raise ValueError(f"gross return R = 1 + r must be > 0, got min R = {R.min():.6g}")
-    if (income <= 0).any():
+    if not (income > 0).all():
         raise ValueError(f"income must be > 0 in every state, got min income = {income.min():.6g}")
     b_min = float(np.asarray(b_grid)[0])
     cash_at_limit = (R - 1) * b_min + income  # resources left after repaying at b = b′ = b̲
     worst = cash_at_limit.argmin()
-    if cash_at_limit[worst] <= 0:
+    if not cash_at_limit[worst] > 0:
         natural = -income[worst] / (R[worst] - 1)
         raise ValueError(
             f"borrowing limit b_grid[0] = {b_min:.6g} violates the natural borrowing limit "

@@ -26,7 +26,10 @@ import jax.numpy as jnp
 from jax.scipy.stats import norm
 
 from srlteach.foundations.discretisation import asset_grid, check_chain_settings, tauchen
-from srlteach.foundations.distributions import lottery
+from srlteach.foundations import budget
+from srlteach.foundations.distributions import linear_interpolation, lottery
+from srlteach.foundations.validation import economy_settings
+from srlteach.foundations.markets import clear_market
 from srlteach.solvers.equilibrium import Market
 from srlteach.solvers.household import HouseholdPolicy, egm
 
@@ -78,7 +81,6 @@ SCALES = dict(
     # stationary distribution's support far below the cap (tests/test_huggett.py checks).
     book=dict(n_b=70, b_max=20.0, n_z=9, n_r=11),
 )
-PE_CALIBRATION = dict(r̄=0.038, ρ_r=0.8, ν_r=0.02)
 
 
 def create_huggett(scale: str = "book", **overrides) -> Huggett:
@@ -90,12 +92,10 @@ def create_huggett(scale: str = "book", **overrides) -> Huggett:
 
     n_z = 1 gives the economy without aggregate risk (z ≡ 1); ν_z = 0 requires n_z = 1.
     """
-    if scale not in SCALES:
-        raise ValueError(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
-    unknown = set(overrides) - set(CALIBRATION) - set(SCALES[scale])
-    if unknown:
-        raise ValueError(f"unknown Huggett parameter(s) {sorted(unknown)}; known: {sorted(CALIBRATION) + sorted(SCALES[scale])}")
-    p = {**CALIBRATION, **SCALES[scale], **overrides}
+    # Every setting is a finite number, and grid sizes whole numbers (n_b = 70.0 → 70).
+    sizes = {"n_b": ("asset grid size n_b", 2, None), "n_r": ("interest-rate grid size n_r", 2, "n_r"),
+             "n_y": ("number of states n_y", 1, None), "n_z": ("number of states n_z", 1, None)}
+    p = economy_settings("Huggett", scale, overrides, CALIBRATION, SCALES, sizes)
     if not 0 < p["β"] < 1:
         raise ValueError(f"discount factor β must satisfy 0 < β < 1, got β = {p['β']}")
     if not p["σ"] > 0:
@@ -104,8 +104,6 @@ def create_huggett(scale: str = "book", **overrides) -> Huggett:
     check_chain_settings(p["n_z"], p["ρ_z"], p["ν_z"])
     if p["ν_z"] == 0 and p["n_z"] > 1:
         raise ValueError(f"ν_z = 0 gives a degenerate z grid: use n_z = 1 (create_huggett_stationary), got n_z = {p['n_z']}")
-    if int(p["n_r"]) != p["n_r"] or p["n_r"] < 2:
-        raise ValueError(f"interest-rate grid size n_r must be an integer ≥ 2, got n_r = {p['n_r']}")
     if not -1 < p["r_min"] < p["r_max"]:
         raise ValueError(f"the interest-rate grid needs -1 < r_min < r_max, got r_min = {p['r_min']}, r_max = {p['r_max']}")
 
@@ -167,6 +165,8 @@ def interest_rate_chain(r_grid, r̄: float, ρ_r: float, ν_r: float):
         raise ValueError(f"persistence ρ_r must satisfy |ρ_r| < 1, got ρ_r = {ρ_r}")
     if not ν_r > 0:
         raise ValueError(f"volatility ν_r must be > 0, got ν_r = {ν_r}")
+    if not ν_r < jnp.inf:
+        raise ValueError(f"volatility ν_r must be finite, got ν_r = {ν_r}")
     if not float(r_grid[0]) > 0:
         raise ValueError(f"the r process needs r > 0 on the grid (its s.d. is ν_r sqrt(r)), got r_grid[0] = {float(r_grid[0])}")
     if not float(r_grid[0]) <= r̄ <= float(r_grid[-1]):
@@ -185,7 +185,7 @@ def interest_rate_chain(r_grid, r̄: float, ρ_r: float, ν_r: float):
 
 def cash_on_hand(economy: Huggett, r, z):
     """(1 + r) b + y z on the (b, y) grid: the resources split between c and b′."""
-    return (1 + r) * economy.b_grid[:, None] + economy.y_grid * z
+    return budget.cash_on_hand(economy.b_grid[:, None], 1 + r, economy.y_grid * z)
 
 
 def exogenous_states(economy: Huggett):
@@ -255,26 +255,16 @@ def supply_schedule(economy: Huggett, g, b_next_on_r_grid):
 
 
 def clear_bond_market(economy: Huggett, g, b_next_on_r_grid) -> BondMarket:
-    """Solve S(r) = 0: bracket the first sign change of S on r_grid, interpolate linearly.
+    """Solve S(r) = 0: bracket the first sign change of S on r_grid, interpolate linearly
+    (`srlteach.foundations.markets.clear_market`, the excess demand being S itself).
 
     The policy is linear in r between nodes, so S is too and the linear interpolation is
     exact for it. If S does not change sign, r is the end of the grid where |S| is smaller
-    and `out_of_grid` is set: callers must count and report these clips. Pure jnp, so it
-    works under jit and vmap.
+    and `out_of_grid` is set: callers must count and report these clips (a NaN in S sets it
+    too, with r NaN). Pure jnp, so it works under jit and vmap.
     """
-    r_grid = economy.r_grid
-    S = supply_schedule(economy, g, b_next_on_r_grid)
-    crosses = (S[:-1] <= 0) != (S[1:] <= 0)
-    k = jnp.argmax(crosses)  # first bracketing interval (0 if there is none)
-    S_k, S_k1 = S[k], S[k + 1]
-    share = jnp.where(S_k1 != S_k, S_k / (S_k - S_k1), 0.0)  # S_k + share (S_k1 - S_k) = 0
-    r_inside = r_grid[k] + share * (r_grid[k + 1] - r_grid[k])
-    S_inside = S_k + share * (S_k1 - S_k)
-    at_low_end = jnp.abs(S[0]) <= jnp.abs(S[-1])
-    r_edge = jnp.where(at_low_end, r_grid[0], r_grid[-1])
-    S_edge = jnp.where(at_low_end, S[0], S[-1])
-    inside = crosses.any()
-    return BondMarket(jnp.where(inside, r_inside, r_edge), jnp.where(inside, S_inside, S_edge), ~inside)
+    market = clear_market(economy.r_grid, supply_schedule(economy, g, b_next_on_r_grid))
+    return BondMarket(market.price, market.residual, market.out_of_grid)
 
 
 def policy_at_rate(economy: Huggett, b_next_on_r_grid, r):
@@ -283,8 +273,7 @@ def policy_at_rate(economy: Huggett, b_next_on_r_grid, r):
     Uses the lottery weights of r on r_grid (linear-interpolation weights); r must lie
     inside the grid, as the rate from `clear_bond_market` does.
     """
-    lot = lottery(economy.r_grid, r)
-    return lot.weight * b_next_on_r_grid[..., lot.index] + (1 - lot.weight) * b_next_on_r_grid[..., lot.index + 1]
+    return linear_interpolation(jnp.moveaxis(b_next_on_r_grid, -1, 0), lottery(economy.r_grid, r))
 
 
 

@@ -7,21 +7,18 @@
 
 from srlteach.economies.krusell_smith.economy import (
     KrusellSmith,
-    CALIBRATION,
-    SCALES,
     create_krusell_smith,
     prices,
     capital_demand,
     cash_on_hand,
     AggregatePath,
-    next_log_z,
     log_z_path,
 )
 from srlteach.economies.krusell_smith.srl import (
     SPG_PAPER,
     SPG_BOOK,
-    KrusellSmithSPG,
     krusell_smith_spg,
+    with_terminal_value,
     simulate_aggregates,
     euler_errors,
 )

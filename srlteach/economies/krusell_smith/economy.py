@@ -17,7 +17,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from srlteach.foundations import budget
 from srlteach.foundations.discretisation import asset_grid, check_chain_settings, stationary_markov, tauchen
+from srlteach.foundations.validation import economy_settings
 from srlteach.solvers.equilibrium import Market
 
 _static = dict(metadata=dict(static=True))
@@ -71,12 +73,10 @@ def create_krusell_smith(scale: str = "book", **overrides) -> KrusellSmith:
     overrides : any key of `CALIBRATION` or `SCALES[scale]`. Raises ValueError naming the
     parameter and the bound it breaks when the problem is not well posed.
     """
-    if scale not in SCALES:
-        raise ValueError(f"scale must be one of {sorted(SCALES)}, got {scale!r}")
-    unknown = set(overrides) - set(CALIBRATION) - set(SCALES[scale])
-    if unknown:
-        raise ValueError(f"unknown Krusell–Smith parameter(s) {sorted(unknown)}; known: {sorted(CALIBRATION) + sorted(SCALES[scale])}")
-    p = {**CALIBRATION, **SCALES[scale], **overrides}
+    # Every setting is a finite number, and grid sizes whole numbers (n_b = 60.0 → 60).
+    sizes = {"n_b": ("asset grid size n_b", 2, None), "n_r": ("price grid size n_r", 2, "n_r"),
+             "n_w": ("price grid size n_w", 2, "n_w"), "n_y": ("number of states n_y", 1, None)}
+    p = economy_settings("Krusell–Smith", scale, overrides, CALIBRATION, SCALES, sizes)
     if not 0 < p["β"] < 1:
         raise ValueError(f"discount factor β must satisfy 0 < β < 1, got β = {p['β']}")
     if not p["σ"] > 0:
@@ -85,14 +85,12 @@ def create_krusell_smith(scale: str = "book", **overrides) -> KrusellSmith:
         raise ValueError(f"capital share α must satisfy 0 < α < 1, got α = {p['α']}")
     if not 0 <= p["δ"] <= 1:
         raise ValueError(f"depreciation rate δ must satisfy 0 ≤ δ ≤ 1, got δ = {p['δ']}")
-    if p["b_min"] < 0:
+    if not p["b_min"] >= 0:
         raise ValueError(f"households cannot borrow in Krusell–Smith: b_min must be ≥ 0, got b_min = {p['b_min']}")
     check_chain_settings(p["n_y"], p["ρ_y"], p["ν_y"])
     check_chain_settings(1, p["ρ_z"], p["ν_z"])  # z is simulated continuously: only (ρ_z, ν_z) matter
     for name in ("r", "w"):
-        n, lo, hi = p[f"n_{name}"], p[f"{name}_min"], p[f"{name}_max"]
-        if int(n) != n or n < 2:
-            raise ValueError(f"price grid size n_{name} must be an integer ≥ 2, got n_{name} = {n}")
+        lo, hi = p[f"{name}_min"], p[f"{name}_max"]
         if not lo < hi:
             raise ValueError(f"the {name} grid needs {name}_min < {name}_max, got {lo} ≥ {hi}")
     if not p["r_min"] > -1:
@@ -134,7 +132,7 @@ def capital_demand(economy: KrusellSmith, r, z=1.0):
 
 def cash_on_hand(economy: KrusellSmith, r, w):
     """(1 + r) b + w y on the (b, y) grid."""
-    return (1 + r) * economy.b_grid[:, None] + w * economy.y_grid
+    return budget.cash_on_hand(economy.b_grid[:, None], 1 + r, w * economy.y_grid)
 
 
 # ---------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ import numpy as np
 
 from srlteach.foundations.discretisation import tauchen
 from srlteach.foundations.distributions import lottery, push_forward
+from srlteach.foundations.validation import whole_number
 from srlteach.solvers.equilibrium import stationary_equilibrium
 from srlteach.solvers.household import HouseholdPolicy, egm
 from srlteach.economies.krusell_smith import AggregatePath, KrusellSmith, cash_on_hand, log_z_path, prices
@@ -101,24 +102,24 @@ class KS1998Solution(NamedTuple):
     seconds: float  # wall time of the solve
 
 
-def check_config(config: KS1998Config):
-    """Raise ValueError naming the setting unless `config` is usable."""
-    for name, least in (("n_K", 2), ("n_z", 2), ("max_iter", 1)):
-        value = getattr(config, name)
-        if int(value) != value or value < least:
-            raise ValueError(f"{name} must be an integer ≥ {least}, got {name} = {value}")
+def check_config(config: KS1998Config) -> KS1998Config:
+    """Raise ValueError naming the setting unless `config` is usable; return it with sizes as ints
+    (n_K = 5.0 → 5). Every test is written so that NaN fails it."""
+    sizes = {name: whole_number(getattr(config, name), name, least, symbol=name) for name, least in (("n_K", 2), ("n_z", 2), ("max_iter", 1), ("burn_in", 0), ("T", 1))}
+    config = config._replace(**sizes)
     if not 0 < config.K_width <= 1:
         raise ValueError(f"K_width (log half-width of the K grid) must lie in (0, 1], got K_width = {config.K_width}")
-    if int(config.burn_in) != config.burn_in or config.burn_in < 0:
-        raise ValueError(f"burn_in must be an integer ≥ 0, got burn_in = {config.burn_in}")
-    if int(config.T) != config.T or config.T < config.burn_in + 10:
+    if not config.T >= config.burn_in + 10:
         raise ValueError(f"T must be an integer ≥ burn_in + 10 = {config.burn_in + 10} (enough periods to regress on), got T = {config.T}")
     if not 0 < config.damping <= 1:
         raise ValueError(f"damping λ must lie in (0, 1], got damping = {config.damping}")
-    if not config.tol > 0:
-        raise ValueError(f"tol must be > 0, got tol = {config.tol}")
-    if not config.egm_tol > 0:
-        raise ValueError(f"egm_tol must be > 0, got egm_tol = {config.egm_tol}")
+    for name in ("tol", "egm_tol"):
+        value = getattr(config, name)
+        if not value > 0:
+            raise ValueError(f"{name} must be > 0, got {name} = {value}")
+        if not value < np.inf:
+            raise ValueError(f"{name} must be finite, got {name} = {value}")
+    return config
 
 
 def aggregate_grid(economy: KrusellSmith, K_ss: float, config: KS1998Config = KS1998Config()) -> AggregateGrid:
@@ -249,7 +250,7 @@ def solve_ks1998(economy: KrusellSmith, config: KS1998Config = KS1998Config(), l
     centred on the stationary capital. Raises ValueError if the simulated K leaves the K
     grid (widen `K_width`).
     """
-    check_config(config)
+    config = check_config(config)
     start = time.perf_counter()
     steady = stationary_equilibrium(economy)
     grid = aggregate_grid(economy, steady.K, config)

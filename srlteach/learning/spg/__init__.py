@@ -45,6 +45,12 @@ paper-scale Krusell–Smith epoch on a 2-core CPU (benchmarks/results.md). A flo
 float64 run are different runs (they stop after different numbers of epochs), but learn the
 same economy to within the method's noise: on the book's Krusell–Smith configuration mean K
 differs by 0.03% and the s.d. of log K by 2% (tests/test_precision.py).
+
+Scale. The backward sweep reads each agent's d_t and actions stored by the forward sweep,
+(T, N, ...) arrays; `SPGConfig.checkpoint = k` stores d_t only every k periods and
+recomputes the rest, with the same gradient (`value_and_gradient`). With several devices
+(GPUs, or CPU host devices) `solve` splits the N paths over them (`devices`). Peak memory
+and the sharded timings are in benchmarks/results.md.
 """
 
 from srlteach.learning.spg.config import SPGConfig, check_config, check_parameters, in_dtype
@@ -69,5 +75,5 @@ from srlteach.learning.spg.engine import (
     uniform_distribution,
     value_and_gradient,
 )
-from srlteach.learning.spg.run import SPGResult, seed_spread, simulate, solve
+from srlteach.learning.spg.run import CLIPPED_SHARE_LIMIT, ClearingReport, SPGResult, clearing_report, seed_spread, simulate, solve
 from srlteach.learning.spg.storage import load_result, save_result

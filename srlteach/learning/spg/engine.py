@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from srlteach.foundations.distributions import expectation, push_forward
 from srlteach.learning.spg.config import SPGConfig
+from srlteach.learning.spg.devices import constrain_paths, path_sharding
 from srlteach.learning.spg.prices import PriceLocation, Prices, corners, interpolate
 
 # ---------------------------------------------------------------------------------------
@@ -115,7 +116,9 @@ class SPGAgent(Protocol):
       the agent reads its table, if not at `policy_index(a)` and the households' prices;
     - `uses_next_aggregate = True`: `individual(action, a, prices, a_next)` also sees a_{t+1}
       (a return realised next period);
-    - `terminal_value(a, prices)` → v_T on the agent's grid at date T, or None (v_T = 0).
+    - `terminal`, any pytree (e.g. a table of values) or None, with a method
+      `terminal_value(a, prices)` → v_T on the agent's grid at date T; v_T = 0 where `terminal`
+      is None or missing.
 
     A representative agent has a one-point grid: g = d = [1.0].
     """
@@ -175,8 +178,12 @@ def _has_sdf(agent) -> bool:
     return hasattr(agent, "discount")
 
 
+def _has_terminal(agent) -> bool:
+    return getattr(agent, "terminal", None) is not None
+
+
 def _needs_final_prices(model) -> bool:
-    return any(_has_sdf(agent) or hasattr(agent, "terminal_value") for agent in agents_of(model).values())
+    return any(_has_sdf(agent) or _has_terminal(agent) for agent in agents_of(model).values())
 
 
 def policy(model: SPGEconomy, table, a, prices: Prices):
@@ -242,18 +249,28 @@ def _discounts(agent, path: Path):
 
 def _terminal(agent, path: Path, g_final):
     """v_T of each path (N, ...), zeros if the agent has no terminal value."""
-    if hasattr(agent, "terminal_value"):
-        v_T = jax.vmap(agent.terminal_value)(path.a_final, path.prices_final)
-        if v_T is not None:
-            return v_T.astype(g_final.dtype)
+    if _has_terminal(agent):
+        return jax.vmap(agent.terminal_value)(path.a_final, path.prices_final).astype(g_final.dtype)
     return jnp.zeros(g_final.shape, g_final.dtype)
 
 
-def _forward_sweep(model: SPGEconomy, table, g0, a0, key, T: int, d0, keep_distributions: bool, keep_for_gradient: bool):
+def _segments(tree, T: int, k: int):
+    """The leading T axis of every leaf split into T // k segments of k periods, (T // k, k, ...),
+    and the T % k periods left over, (T % k, ...)."""
+    F = T // k
+    head = jax.tree.map(lambda x: x[: F * k].reshape((F, k) + x.shape[1:]), tree)
+    return head, jax.tree.map(lambda x: x[F * k :], tree)
+
+
+def _forward_sweep(model: SPGEconomy, table, g0, a0, key, T: int, d0, keep_distributions: bool, keep_for_gradient: bool,
+                   checkpoint: int = 0):
     """The rollout: N paths side by side in one `lax.scan` over t (see `rollout`).
 
     Returns the objective of each agent (a dict), the Path and, if asked, what the backward
-    sweep needs: each agent's d_t and actions, (T, N, ...).
+    sweep needs: each agent's d_t and actions, (T, N, ...); or, with `checkpoint` k > 0,
+    only each agent's d_t at the start of every segment of k periods (t = 0, k, 2k, ...):
+    (d at the T // k full segments, (T // k, N, ...); d at the start of the last T % k
+    periods, (N, ...), or None when k divides T), both dicts by agent.
     """
     agents = agents_of(model)
     tables = by_agent(model, table)
@@ -283,7 +300,7 @@ def _forward_sweep(model: SPGEconomy, table, g0, a0, key, T: int, d0, keep_distr
             d_next[name] = agent.push_forward(d[name], step.transition)
             kept[name] = (d[name], action)
         kept_g = _whole(model, g) if keep_distributions else None
-        record = (a, prices, aggregates, kept_g, flows, kept if keep_for_gradient else None)
+        record = (a, prices, aggregates, kept_g, flows, kept if keep_for_gradient and not checkpoint else None)
         return (a_next, g_next, d_next, discount_next, value_next), record
 
     gs, d0s = by_agent(model, g0), by_agent(model, d0)
@@ -293,9 +310,26 @@ def _forward_sweep(model: SPGEconomy, table, g0, a0, key, T: int, d0, keep_distr
         a0, gs, {name: jnp.broadcast_to(d0s[name], gs[name].shape) for name in agents},
         {name: one for name in agents}, {name: 0 * one for name in agents},
     )
-    (a_T, g_T, d_T, discount, values), (a, prices, aggregates, g, flows, kept) = jax.lax.scan(
-        period, carry, model.aggregate_shocks(key, (T, N))
-    )
+    shocks = model.aggregate_shocks(key, (T, N))
+    if keep_for_gradient and checkpoint:
+        # The same periods in segments of k, each recording the d_t it starts from.
+        def segment(carry, shocks):
+            d_start = carry[2]
+            carry, records = jax.lax.scan(period, carry, shocks)
+            return carry, (records, d_start)
+
+        head, tail = _segments(shocks, T, checkpoint)
+        carry, (records, d_head) = jax.lax.scan(segment, carry, head)
+        records = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), records)
+        d_tail = None
+        if T % checkpoint:
+            d_tail = carry[2]
+            carry, tail_records = jax.lax.scan(period, carry, tail)
+            records = jax.tree.map(lambda x, y: jnp.concatenate([x, y]), records, tail_records)
+        (a_T, g_T, d_T, discount, values), (a, prices, aggregates, g, flows, _) = carry, records
+        kept = (d_head, d_tail)
+    else:
+        (a_T, g_T, d_T, discount, values), (a, prices, aggregates, g, flows, kept) = jax.lax.scan(period, carry, shocks)
     prices_T = prices_of(table, a_T, _whole(model, g_T)) if _needs_final_prices(model) else None
     path = Path(a, prices, aggregates, g, _whole(model, g_T), a_T, prices_T)
     for name, agent in agents.items():
@@ -303,7 +337,7 @@ def _forward_sweep(model: SPGEconomy, table, g0, a0, key, T: int, d0, keep_distr
             _, D = _discounts(agent, path)
             values[name] = jnp.mean(jnp.sum(D[:-1] * flows[name], axis=0))
             discount[name] = D[-1]  # (N,)
-        if hasattr(agent, "terminal_value"):
+        if _has_terminal(agent):
             v_T = _terminal(agent, path, g_T[name])
             values[name] = values[name] + jnp.mean(discount[name] * jnp.sum(d_T[name] * v_T, axis=_per_path(v_T)))
     return values, path, kept
@@ -369,8 +403,8 @@ def backward_value(model: SPGEconomy, table, path: Path, d0):
     return total
 
 
-@partial(jax.jit, static_argnames=("T",))
-def value_and_gradient(model: SPGEconomy, table, g0, a0, key, T: int, d0):
+@partial(jax.jit, static_argnames=("T", "checkpoint"))
+def value_and_gradient(model: SPGEconomy, table, g0, a0, key, T: int, d0, checkpoint: int = 0):
     """The objective, its structural policy gradient with respect to the table, and the Path.
 
     One forward sweep (the rollout, which keeps d_t and the actions) and one backward sweep
@@ -387,23 +421,33 @@ def value_and_gradient(model: SPGEconomy, table, g0, a0, key, T: int, d0):
     The objective is (1/N) Σ_n d_0ᵀ v_0ⁿ from the backward sweep, equal to the rollout's
     forward sum, which is discarded here and so dropped from the compiled forward scan.
     With several agents the value is the sum of their objectives and the gradient a dict.
+
+    checkpoint : 0 (default) stores d_t and the actions of every period, (T, N, ...) each.
+    k > 0 stores only d_t at t = 0, k, 2k, ... and recomputes each segment's d_t and actions
+    in the backward sweep from the stored prices (no market clearing, no g): about T/k + 2k
+    arrays of (N, ...) per agent instead of 2T, least near k = √(T/2), for one more reading
+    of the policy and push-forward of d per period. The recomputation repeats the forward
+    sweep's operations on the same numbers, so the value and gradient are the same bit for
+    bit when k divides T (tests/test_checkpoint.py); otherwise the last T mod k periods are
+    compiled apart and the gradient may differ in the last bit.
     """
-    return _value_and_gradient(model, table, g0, a0, key, T, d0)[:3]
+    return _value_and_gradient(model, table, g0, a0, key, T, d0, checkpoint)[:3]
 
 
-def _value_and_gradient(model, table, g0, a0, key, T, d0):
+def _value_and_gradient(model, table, g0, a0, key, T, d0, checkpoint: int = 0):
     """`value_and_gradient`, and each agent's objective (a dict)."""
-    _, path, kept = _forward_sweep(model, table, g0, a0, key, T, d0, False, True)
+    checkpoint = min(checkpoint, T)
+    _, path, kept = _forward_sweep(model, table, g0, a0, key, T, d0, False, True, checkpoint)
     tables, d0s, g_finals = by_agent(model, table), by_agent(model, d0), by_agent(model, path.g_final)
     values, gradients = {}, {}
     for name, agent in agents_of(model).items():
-        d, action = kept[name]
-        N = d.shape[1]
+        N = jax.tree.leaves(a0)[0].shape[0]
+        dtype = g_finals[name].dtype
         records, v_T, D = _agent_recursion(agent, tables[name], path, g_finals[name])
         observe = jax.vmap(partial(_observation, agent))
         step_of = jax.vmap(partial(_step, agent))
         if D is None:
-            weights = agent.β ** jnp.arange(T, dtype=d.dtype) / N  # ∂L/∂v_t = (β^t/N) d_t
+            weights = agent.β ** jnp.arange(T, dtype=dtype) / N  # ∂L/∂v_t = (β^t/N) d_t
         else:
             weights = D / N  # (T, N): the path's own discounting
 
@@ -426,7 +470,27 @@ def _value_and_gradient(model, table, g0, a0, key, T, d0):
             return (v_t, G), None
 
         carry = (v_T, jax.tree.map(jnp.zeros_like, tables[name]))
-        (v_0, gradients[name]), _ = jax.lax.scan(period, carry, (records, d, action, weights), reverse=True)
+        if not checkpoint:
+            d, action = kept[name]
+            (v_0, gradients[name]), _ = jax.lax.scan(period, carry, (records, d, action, weights), reverse=True)
+        else:
+            act = jax.vmap(_act, in_axes=(None, None, 0, 0))
+
+            def recompute(d_t, record, agent=agent, table=tables[name], act=act, step_of=step_of):
+                a, prices, a_next, _ = record  # the forward sweep's period, at the stored prices
+                action_t = act(agent, table, a, prices)
+                return agent.push_forward(d_t, step_of(action_t, a, prices, a_next).transition), (d_t, action_t)
+
+            def segment(carry, segment_record, period=period, recompute=recompute):
+                d_start, records, weights = segment_record
+                _, (d, action) = jax.lax.scan(recompute, d_start, records)
+                return jax.lax.scan(period, carry, (records, d, action, weights), reverse=True)[0], None
+
+            d_head, d_tail = kept[0][name], None if kept[1] is None else kept[1][name]
+            head, tail = _segments((records, weights), T, checkpoint)
+            if d_tail is not None:
+                carry, _ = segment(carry, (d_tail, *tail))
+            (v_0, gradients[name]), _ = jax.lax.scan(segment, carry, (d_head, *head), reverse=True)
         values[name] = jnp.mean(jnp.sum(d0s[name] * v_0, axis=_per_path(v_0)))
     return sum(values.values()), _whole(model, gradients), path, values
 
@@ -447,9 +511,11 @@ def initial_state(model: SPGEconomy, N: int, key) -> SPGState:
 def clearing_diagnostics(prices: Prices) -> dict:
     """The largest |clearing residual| (overall, and per named market) and the number of
     clipped prices, over all dates and paths of `prices` (a Path's)."""
+    # a NaN residual counts as infinitely large: a max over a large array can skip NaN on a CPU
+    size = lambda r: jnp.max(jnp.where(jnp.isnan(r), jnp.inf, jnp.abs(r)))
     residuals = prices.residual if isinstance(prices.residual, dict) else {}
-    largest = {f"residual_{market}": jnp.max(jnp.abs(r)) for market, r in residuals.items()}
-    overall = jnp.max(jnp.stack(list(largest.values()))) if largest else jnp.max(jnp.abs(prices.residual))
+    largest = {f"residual_{market}": size(r) for market, r in residuals.items()}
+    overall = jnp.max(jnp.stack(list(largest.values()))) if largest else size(prices.residual)
     return {"residual": overall, **largest, "out_of_grid": jnp.sum(prices.out_of_grid)}
 
 
@@ -467,15 +533,17 @@ def spg_objective(model: SPGEconomy, config: SPGConfig):
     """
     d0 = uniform_distribution(model)
     N, T, warmup = config.N, config.T, config.warmup
+    sharding = path_sharding(N)  # None on one device (see `srlteach.learning.spg.devices`)
     several = hasattr(model, "agents")
 
     def objective(θ, state: SPGState, key, epoch):
         key_start, key_paths = jax.random.split(key)
         fresh = initial_state(model, N, key_start)
         start = jax.tree.map(lambda x, y: jnp.where(epoch < warmup, x, y), fresh, state)
+        start = constrain_paths(start, sharding)  # the paths split over the devices, as `solve` placed them
         table = model.actions(θ)
         frozen = jax.lax.stop_gradient(table)
-        value, gradient, path, values = _value_and_gradient(model, frozen, start.g, start.a, key_paths, T, d0)
+        value, gradient, path, values = _value_and_gradient(model, frozen, start.g, start.a, key_paths, T, d0, config.checkpoint)
         # value in the forward pass, Σ ∂L/∂table · table in the backward pass
         attach = sum(jnp.vdot(t - f, gr) for t, f, gr in zip(*(jax.tree.leaves(x) for x in (table, frozen, gradient))))
         clearing = clearing_diagnostics(path.prices)

@@ -3,6 +3,8 @@
 import dataclasses
 import importlib
 import json
+import os
+import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -63,16 +65,25 @@ def _rebuild(description: dict, arrays):
     return _class(description[kind])(**fields)
 
 
+def _npz(path):
+    """`path` with the .npz suffix that `np.savez` adds to a name without it ("run1" → "run1.npz")."""
+    if isinstance(path, (str, os.PathLike)):
+        path = pathlib.Path(path)
+        return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+    return path  # an open file
+
+
 def save_result(path, result: SPGResult):
-    """Write `result` (policy, settings, model, history) to the .npz file `path`."""
+    """Write `result` (policy, settings, model, history) to the .npz file `path`
+    ("run1" is written as run1.npz, which `load_result("run1")` reads)."""
     arrays = {}
     description = _describe(result, "result", arrays)
-    np.savez(path, __description__=np.asarray(json.dumps(description)), **arrays)
+    np.savez(_npz(path), __description__=np.asarray(json.dumps(description)), **arrays)
 
 
 def load_result(path) -> SPGResult:
     """Read a result written by `save_result`: simulations with it repeat the original's."""
-    with np.load(path, allow_pickle=False) as stored:
+    with np.load(_npz(path), allow_pickle=False) as stored:
         arrays = {name: stored[name] for name in stored.files}
     description = json.loads(str(arrays.pop("__description__")))
     result = _rebuild(description, arrays)

@@ -1,0 +1,76 @@
+"""Clearing a market on a price grid: bracket the sign change of an excess-demand schedule.
+
+An economy whose policy is stored on a price grid p_1 < … < p_n knows its excess demand
+Z(p_k) = demand - supply at every node in one product (Huggett: Z(r_k) = S(r_k) = Σ_s b′(s;
+r_k) g(s), bonds in zero net supply). `clear_market` finds the first interval [p_k, p_{k+1}]
+on which Z changes sign and interpolates linearly,
+
+    p* = p_k + Z_k / (Z_k - Z_{k+1}) (p_{k+1} - p_k),
+
+which is exact when the policy, and so Z, is linear in p between nodes. Without a sign change
+the price is the end of the grid where |Z| is smaller, `out_of_grid` is set and `edge` says
+which end (-1 the low end, +1 the high end): callers count and report these clips. A schedule
+with a NaN at any node clears nowhere: price and residual are NaN, `out_of_grid` is set and
+`edge` is 0, so a NaN never passes for a price inside the grid. Pure jnp: works under jit and
+vmap (one schedule of shape (n,); vmap over a batch of schedules).
+
+**A second price that follows from the first.** HANK clears the bond market in the firm's
+inflation Π (given the wage w): the Fisher equation and the Taylor rule give the real rate
+r = r(Π) at each Π. The market is still cleared on the grid of the first price only:
+
+1. at every node Π_k compute the second price from the first, r_k = r(Π_k);
+2. evaluate the excess demand there, Z_k = Z(Π_k, r_k, w) (the policy interpolated at the
+   prices (Π_k, r_k, w), aggregated over g);
+3. `clear_market(Π_grid, Z)` gives Π*, and r* = r(Π*) follows from the same rule.
+
+For example, with `policy_at(prices)` the households' bond choices at given prices:
+
+    r_k = rate_from_inflation(Π_grid, w)                          # (n_Π,) second price per node
+    Z = jax.vmap(lambda Π, r: jnp.sum(g * policy_at((Π, r, w))))(Π_grid, r_k)
+    market = clear_market(Π_grid, Z)
+    r = rate_from_inflation(market.price, w)
+
+The interpolation is exact when Z is linear along the path (Π, r(Π)) between nodes; otherwise
+it is the secant of Z on the bracketing interval, accurate to the grid's spacing.
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+
+class MarketClearing(NamedTuple):
+    """The outcome of clearing one market on a price grid."""
+
+    price: jax.Array  # p* (an end of the grid if out_of_grid; NaN if the schedule has a NaN)
+    residual: jax.Array  # Z(p*): zero up to rounding inside the grid, Z at the edge otherwise
+    out_of_grid: jax.Array  # bool: no sign change of Z on the grid (or a NaN in Z)
+    edge: jax.Array  # int: -1 clipped to the low end, +1 to the high end, 0 otherwise
+
+
+def clear_market(price_grid, excess_demand) -> MarketClearing:
+    """Solve Z(p) = 0 on an increasing price grid from Z at every node (both of shape (n,)).
+
+    Brackets the first sign change of Z (a node with Z ≤ 0 next to one with Z > 0, in
+    either order: Z may decrease or increase in p) and interpolates linearly; without one,
+    returns the end of the grid where |Z| is smaller with `out_of_grid` and `edge` set.
+    A NaN anywhere in Z gives a NaN price with `out_of_grid` set (module docstring).
+    """
+    p, Z = price_grid, excess_demand
+    crosses = (Z[:-1] <= 0) != (Z[1:] <= 0)
+    k = jnp.argmax(crosses)  # first bracketing interval (0 if there is none)
+    Z_k, Z_k1 = Z[k], Z[k + 1]
+    share = jnp.where(Z_k1 != Z_k, Z_k / (Z_k - Z_k1), 0.0)  # Z_k + share (Z_k1 - Z_k) = 0
+    p_inside = p[k] + share * (p[k + 1] - p[k])
+    Z_inside = Z_k + share * (Z_k1 - Z_k)
+    at_low_end = jnp.abs(Z[0]) <= jnp.abs(Z[-1])
+    p_edge = jnp.where(at_low_end, p[0], p[-1])
+    Z_edge = jnp.where(at_low_end, Z[0], Z[-1])
+    inside = crosses.any()
+    price, residual = jnp.where(inside, p_inside, p_edge), jnp.where(inside, Z_inside, Z_edge)
+    undefined = jnp.isnan(Z).any()
+    edge = jnp.where(inside | undefined, 0, jnp.where(at_low_end, -1, 1))
+    return MarketClearing(
+        jnp.where(undefined, jnp.nan, price), jnp.where(undefined, jnp.nan, residual), ~inside | undefined, edge
+    )
