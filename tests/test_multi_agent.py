@@ -99,6 +99,9 @@ def test_named_residuals_and_each_agents_objective_are_recorded(economy):
     history = spg.solve(economy, config).history
     assert {"residual", "residual_labour", "out_of_grid", "w_mean", "value_households", "value_firms"} <= set(history)
     np.testing.assert_allclose(history["objective"], history["value_households"] + history["value_firms"], rtol=1e-12)
+    path = spg.simulate(economy, economy.initial_parameters(), jax.random.PRNGKey(0), 4, 10)
+    report = spg.clearing_report(economy, path)
+    assert report.largest_residual == 0 and report.clipped_share == 0
 
 
 def test_training_reaches_the_known_answers():

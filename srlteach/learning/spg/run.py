@@ -15,6 +15,7 @@ from srlteach.learning.spg.engine import (
     Path,
     SPGEconomy,
     SPGState,
+    clearing_diagnostics,
     initial_state,
     rollout,
     spg_objective,
@@ -156,7 +157,7 @@ def simulate(model: SPGEconomy, θ, key, N: int, T: int, start: SPGState | None 
     # the carry of the rollout's scan must keep its types: the start takes the model's
     a_types = jax.eval_shape(model.initial_aggregate, key_start)
     start = SPGState(
-        jnp.asarray(start.g[:N], model.initial_distribution().dtype),
+        jax.tree.map(lambda x, ref: jnp.asarray(x[:N], ref.dtype), start.g, model.initial_distribution()),
         jax.tree.map(lambda x, ref: jnp.asarray(x[:N], ref.dtype), start.a, a_types),
     )
     return _simulate(model, θ, start, key_paths, T, keep_distributions)
@@ -209,7 +210,8 @@ def clearing_report(model: SPGEconomy, path: Path) -> ClearingReport:
             if mask.any():
                 at_edge[name, edge] = float(mask.mean())
                 extreme[name, edge] = float(pick(values[..., k][mask]))
-    return ClearingReport(float(clipped.mean()), float(np.abs(np.asarray(path.prices.residual)).max()), at_edge, extreme)
+    largest = float(clearing_diagnostics(path.prices)["residual"])  # over every named market; NaN counts as inf
+    return ClearingReport(float(clipped.mean()), largest, at_edge, extreme)
 
 
 def seed_spread(model: SPGEconomy, config: SPGConfig, seeds, statistic) -> np.ndarray:
