@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-from srlteach.learning.spg.devices import path_devices, path_sharding, shard_paths
+from srlteach.learning.spg.devices import path_devices, path_sharding
 
 SCRIPT = """
 import json
@@ -77,5 +77,3 @@ def test_one_device_changes_nothing():
     if len(jax.devices()) > 1:
         pytest.skip("this process has several devices")
     assert path_sharding(8) is None
-    tree = {"g": np.ones((8, 3))}
-    assert shard_paths(tree, None) is tree

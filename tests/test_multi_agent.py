@@ -162,3 +162,10 @@ def test_a_transition_can_see_next_periods_aggregate_state(economy):
     _, gradient, _ = spg.value_and_gradient(model, table, start.g, start.a, jax.random.PRNGKey(3), T, d0)
     autodiff = jax.grad(lambda t: spg.backward_value(model, t, path, d0))(table)
     np.testing.assert_allclose(gradient["households"], autodiff["households"], rtol=1e-10)
+
+
+def test_lagged_prices_refuse_an_economy_with_several_agents(economy):
+    from srlteach.learning.lagged_prices import lagged_prices
+
+    with pytest.raises(ValueError, match="lagged_prices wraps an economy with one learning agent"):
+        lagged_prices(economy, (economy.households.w_grid,), [0.8])

@@ -85,8 +85,6 @@ def test_stationary_terminal_value_ignores_the_prices(ks_tiny):
 
 def test_without_a_table_there_is_no_terminal_value(ks_tiny, huggett_tiny):
     assert ks_tiny.terminal is None and huggett_tiny.terminal is None
-    e = ks_tiny.economy
-    assert ks_tiny.terminal_value(jnp.zeros(()), at_node((e.r_grid, e.w_grid), [e.r_grid[1], e.w_grid[1]])) is None
     with pytest.raises(ValueError, match="at must be"):
         ks_terminal(ks_tiny, "steady")
 

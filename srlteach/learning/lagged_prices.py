@@ -178,6 +178,10 @@ def lagged_prices(inner, lag_grids, p0, lagged=None) -> LaggedPrices:
     lagged : indices of the remembered prices in the price vector (default: the first
         len(lag_grids) prices, e.g. (0,) for r in Krusell–Smith's p = (r, w)).
     """
+    # the wrapper passes one agent's individual problem through, discounted by its constant β
+    unsupported = [hook for hook in ("agents", "discount", "observe", "uses_next_aggregate") if hasattr(inner, hook)]
+    if unsupported:
+        raise ValueError(f"lagged_prices wraps an economy with one learning agent and a constant β; this one has {unsupported}")
     lag_grids = tuple(jnp.asarray(grid, dtype=inner.initial_distribution().dtype) for grid in lag_grids)
     lagged = tuple(range(len(lag_grids))) if lagged is None else tuple(int(k) for k in lagged)
     n_p = len(inner.price_names)

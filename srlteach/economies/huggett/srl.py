@@ -31,9 +31,6 @@ from srlteach.foundations.utility import crra_utility, euler_consumption, euler_
 from srlteach.learning.spg import BondIncomeDynamics, Prices, SPGConfig, Step, in_dtype, interpolate, locate_prices
 from srlteach.solvers.equilibrium import aggregate_savings
 from srlteach.solvers.household import HouseholdPolicy
-#
-# Market clearing inside every rollout happens here, in `HuggettSPG.prices`: the policy
-# table at today's z is the supply schedule, and `clear_bond_market` finds r_t.
 
 
 SHARE_BOUND = 0.05  # the initial policy's savings shares are kept in [0.05, 0.95]: θ starts within ±3
@@ -157,10 +154,8 @@ class HuggettSPG(BondIncomeDynamics):
         return Step(crra_utility(c, e.σ), fast_lottery(self.locator, b_next), {"C": c, "B": b_next})
 
     def terminal_value(self, a, prices):
-        """v_T on the (b, y) grid at (z_T, r_T) (read on the nodes of `self.terminal` like the
-        policy), or None when there is no terminal value (v_T = 0)."""
-        if self.terminal is None:
-            return None
+        """v_T on the (b, y) grid at (z_T, r_T), read on the nodes of `self.terminal` like the
+        policy (the engine asks only when `self.terminal` is not None)."""
         return interpolate(self.terminal, prices.location, *self.policy_index(a))
 
     def check_policy(self, table):

@@ -103,10 +103,8 @@ class KrusellSmithSPG(BondIncomeDynamics):
         return Step(crra_utility(c, e.σ), fast_lottery(self.locator, b_next), {"C": c, "K": K})
 
     def terminal_value(self, a, prices):
-        """v_T on the (b, y) grid at the prices of date T (read on the price nodes of
-        `self.terminal` like the policy), or None when there is no terminal value (v_T = 0)."""
-        if self.terminal is None:
-            return None
+        """v_T on the (b, y) grid at the prices of date T, read on the price nodes of
+        `self.terminal` like the policy (the engine asks only when `self.terminal` is not None)."""
         return interpolate(self.terminal, prices.location)
 
     def check_policy(self, table):

@@ -15,7 +15,7 @@ class SPGConfig(NamedTuple):
 
     N: int = 512  # simulated paths per epoch
     T: int = 170  # horizon of each path (β^T below the truncation error)
-    η0: float = 1e-3  # initial learning rate of Adam
+    η0: float = 1e-3  # initial learning rate of the optimizer (Adam by default, `solve`)
     warmup: int = 50  # epochs whose paths all start from the fixed initial distribution
     plateau: int = 50  # epochs at η0 (the paper's warm-up sets both to 50) ...
     decay_rate: float = 0.5  # ... after which the rate falls by this factor ...

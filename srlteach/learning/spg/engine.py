@@ -55,7 +55,7 @@ class SPGEconomy(Protocol):
     g and d are dicts with one entry per agent. `MultiAgentEconomy` derives the rest.
     """
 
-    β: float  # discount factor of the households
+    β: float  # discount factor of the households (with several agents: each agent's own, see `SPGAgent`)
     price_names: tuple  # names of the prices, e.g. ("r",) or ("r", "w"), for diagnostics
 
     def initial_parameters(self):
@@ -362,9 +362,11 @@ def rollout(model: SPGEconomy, table, g0, a0, key, T: int, d0, keep_distribution
     return sum(values.values()), path
 
 
-def _agent_recursion(agent, table, path: Path, g_final):
-    """What an agent's backward recursion v_t = u_t + Λ_t A_t v_{t+1} needs at each date:
-    (records by date, v_T, Λ_t as a scalar β or (T, N), the cumulative discount (T, N) or None)."""
+def _agent_recursion(agent, path: Path, g_final):
+    """What an agent's backward recursion v_t = u_t + Λ_t A_t v_{t+1} needs: the records by
+    date (a_t, p_t, a_{t+1} if the agent sees it, Λ_t (T, N) if it has a stochastic discount
+    factor, else None for its constant β), v_T, and the cumulative discount Π_{s<t} Λ_s
+    (T, N) or None."""
     uses_next = getattr(agent, "uses_next_aggregate", False)
     a_next = _next(path.aggregate, path.a_final) if uses_next else None
     v_T = _terminal(agent, path, g_final)
@@ -388,7 +390,7 @@ def backward_value(model: SPGEconomy, table, path: Path, d0):
     total = 0
     for name, agent in agents_of(model).items():
         act = jax.vmap(_act, in_axes=(None, None, 0, 0))
-        records, v_T, _ = _agent_recursion(agent, tables[name], path, g_finals[name])
+        records, v_T, _ = _agent_recursion(agent, path, g_finals[name])
 
         def period(v_next, record, agent=agent, table=tables[name], act=act):
             a, prices, a_next, Λ = record
@@ -443,7 +445,7 @@ def _value_and_gradient(model, table, g0, a0, key, T, d0, checkpoint: int = 0):
     for name, agent in agents_of(model).items():
         N = jax.tree.leaves(a0)[0].shape[0]
         dtype = g_finals[name].dtype
-        records, v_T, D = _agent_recursion(agent, tables[name], path, g_finals[name])
+        records, v_T, D = _agent_recursion(agent, path, g_finals[name])
         observe = jax.vmap(partial(_observation, agent))
         step_of = jax.vmap(partial(_step, agent))
         if D is None:

@@ -35,7 +35,8 @@ def locate_prices(grids, p) -> tuple[PriceLocation, jax.Array]:
     """Linear-interpolation location of the price vector p on one grid per price.
 
     grids : sequence of n_p increasing 1-d arrays; p : (n_p,). A price outside its grid is
-    clipped to the edge (weight 1 on the end node); the second output flags that.
+    clipped to the edge (weight 1 on the end node); the second output flags that, and flags a
+    NaN price as well.
     """
     index, weight, outside = [], [], []
     for grid, p_k in zip(grids, p):
@@ -43,7 +44,7 @@ def locate_prices(grids, p) -> tuple[PriceLocation, jax.Array]:
         i = jnp.clip(jnp.sum(p_k >= grid) - 1, 0, grid.size - 2)
         index.append(i)
         weight.append(jnp.clip((grid[i + 1] - p_k) / (grid[i + 1] - grid[i]), 0.0, 1.0))
-        outside.append((p_k < grid[0]) | (p_k > grid[-1]))
+        outside.append(~((p_k >= grid[0]) & (p_k <= grid[-1])))  # a NaN price is off the grid too
     return PriceLocation(jnp.stack(index), jnp.stack(weight)), jnp.any(jnp.stack(outside))
 
 

@@ -180,7 +180,11 @@ class ClearingReport(NamedTuple):
     def advice(self) -> str:
         """Which price left its grid at which edge, and what to widen, in words."""
         if not self.at_edge:
-            return f"A simulation of the policy clipped no price (largest |clearing residual| {self.largest_residual:.3g}); widen the price grids."
+            return (
+                f"In a simulation of the trained policy no price sat at an edge of its own grid, though dates "
+                f"were flagged ({self.clipped_share:.0%}): a remembered (lagged) price outside its lag grid, or a "
+                f"NaN price (largest |clearing residual| {self.largest_residual:.3g}); widen the lag grids."
+            )
         (name, edge), share = max(self.at_edge.items(), key=lambda item: item[1])
         bound, move = (f"{name}_min", "lower") if edge == "low" else (f"{name}_max", "raise")
         where = "below the lowest" if edge == "low" else "above the highest"

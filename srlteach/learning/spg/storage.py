@@ -43,11 +43,13 @@ def _describe(obj, name: str, arrays: dict):
 
 def _class(path: str):
     module, qualname = path.split(":")
-    if not module.startswith("srlteach"):
+    if not (module == "srlteach" or module.startswith("srlteach.")):
         raise ValueError(f"refusing to load class {path}: only srlteach classes are rebuilt")
     cls = importlib.import_module(module)
     for part in qualname.split("."):
         cls = getattr(cls, part)
+    if not (isinstance(cls, type) and (dataclasses.is_dataclass(cls) or issubclass(cls, tuple))):
+        raise ValueError(f"refusing to load {path}: only dataclasses and named tuples are rebuilt")
     return cls
 
 
