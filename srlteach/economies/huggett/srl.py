@@ -15,7 +15,6 @@ from srlteach.economies.huggett.economy import (
     supply_schedule,
 )
 from srlteach.foundations.discretisation import stationary_markov
-from srlteach.foundations import budget
 from srlteach.foundations.budget import savings_from_share, savings_logit
 from srlteach.foundations.distributions import (
     AssetLocator,
@@ -48,9 +47,7 @@ SPG_BOOK_PE = SPG_BOOK._replace(η0=5e-2)
 
 def _cash_on_nodes(economy: Huggett):
     """(1 + r_k) b + y z_m on the policy's (z, r, b, y) nodes."""
-    r = economy.r_grid[None, :, None, None]
-    z = economy.z_grid[:, None, None, None]
-    return budget.cash_on_hand(economy.b_grid[:, None], 1 + r, economy.y_grid * z)
+    return cash_on_hand(economy, economy.r_grid[None, :, None, None], economy.z_grid[:, None, None, None])
 
 
 def savings_table(economy: Huggett, θ):

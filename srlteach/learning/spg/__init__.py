@@ -53,7 +53,7 @@ recomputes the rest, with the same gradient (`value_and_gradient`). With several
 and the sharded timings are in benchmarks/results.md.
 """
 
-from srlteach.learning.spg.config import SPGConfig, check_config, check_parameters, in_dtype
+from srlteach.learning.spg.config import SPGConfig, check_config, in_dtype
 from srlteach.learning.spg.prices import PriceLocation, Prices, corners, interpolate, locate_prices
 from srlteach.learning.spg.engine import (
     BondIncomeDynamics,
@@ -64,9 +64,6 @@ from srlteach.learning.spg.engine import (
     SPGState,
     Step,
     _add_interpolated,
-    agents_of,
-    by_agent,
-    clearing_diagnostics,
     backward_value,
     initial_state,
     policy,
@@ -75,5 +72,5 @@ from srlteach.learning.spg.engine import (
     uniform_distribution,
     value_and_gradient,
 )
-from srlteach.learning.spg.run import CLIPPED_SHARE_LIMIT, ClearingReport, SPGResult, clearing_report, seed_spread, simulate, solve
+from srlteach.learning.spg.run import SPGResult, clearing_report, seed_spread, simulate, solve
 from srlteach.learning.spg.storage import load_result, save_result
