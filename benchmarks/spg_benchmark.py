@@ -25,6 +25,10 @@ paper-ks       Krusell–Smith at paper scale (`SPG_PAPER`: 200×3 individual gr
                grid, N = 512, T = 90): time per epoch (target: under 0.5 s on a 2-core CPU),
                and the time a run of the slides' average length (462 epochs) would take.
 book-ks        Krusell–Smith at book scale (`SPG_BOOK`), trained to convergence (target: 60 s).
+book-portfolio Portfolio choice (bonds and capital, q cleared in every rollout) at book scale
+               (`srlteach.economies.portfolio.SPG_BOOK`), trained to convergence (target: 90 s).
+paper-portfolio Portfolio choice at paper scale (200×3 wealth-income grid, 20×30×50 (q, R, w)
+               grid, N = 512, T = 90), a few epochs: time per epoch.
 ks1998-*       The rational-expectations benchmark (`srlteach.economies.krusell_smith.ks1998`), book and paper scale,
                solved to its fixed point.
 design-*       The engine's implementation choices against alternatives, on one epoch's
@@ -150,6 +154,37 @@ def case_book_ks():
         epochs=result.epochs,
         converged=result.converged,
         wall_s=wall,
+    )
+
+
+def case_book_portfolio():
+    from srlteach.learning import spg
+    from srlteach.economies.portfolio import SPG_BOOK, create_portfolio, portfolio_spg
+
+    model = portfolio_spg(create_portfolio("book"))  # its stationary reference is not timed
+    start = time.perf_counter()
+    result = spg.solve(model, SPG_BOOK)
+    wall = time.perf_counter() - start
+    return dict(
+        case="Portfolio choice, book scale (60×3, 7×11×13 (q, R, w), N 32, T 90), to convergence",
+        compile_s=result.compile_seconds,
+        epoch_ms=1000 * result.run_seconds / result.epochs,
+        epochs=result.epochs,
+        converged=result.converged,
+        wall_s=wall,
+    )
+
+
+def case_paper_portfolio():
+    from srlteach.economies.portfolio import SPG_PAPER, create_portfolio, portfolio_spg
+
+    compile_s, epoch_ms = _epochs(portfolio_spg(create_portfolio("paper")), SPG_PAPER, 3)
+    return dict(
+        case="Portfolio choice, paper scale (200×3, 20×30×50 (q, R, w), N 512, T 90), 3 epochs",
+        compile_s=compile_s,
+        epoch_ms=epoch_ms,
+        epochs="",
+        wall_s="",
     )
 
 
@@ -360,6 +395,8 @@ CASES = {
     "paper-huggett": case_paper_huggett,
     "paper-ks": case_paper_ks,
     "book-ks": case_book_ks,
+    "book-portfolio": case_book_portfolio,
+    "paper-portfolio": case_paper_portfolio,
     "ks1998-book": lambda: case_ks1998("book"),
     "ks1998-paper": lambda: case_ks1998("paper"),
     **{f"design-{scale}-{variant}": (lambda s=scale, v=variant: case_design(s, v))

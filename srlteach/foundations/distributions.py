@@ -109,7 +109,9 @@ def fast_lottery(locator: AssetLocator, b_next) -> Lottery:
     if κ is None:
         return lottery(grid, b_next)
     n = grid.size
-    share = jnp.maximum(b_next - grid[0], 0) / (grid[-1] - grid[0])
+    # the guess only picks an index: no gradient flows through it (a root's infinite slope at
+    # b′ = b_1 would turn its zero cotangent into NaN)
+    share = jax.lax.stop_gradient(jnp.maximum(b_next - grid[0], 0) / (grid[-1] - grid[0]))
     x = share if κ == 1 else jnp.sqrt(share) if κ == 2 else share ** (1 / κ)
     guess = jnp.clip(((n - 1) * x).astype(jnp.int32), 0, n - 2)
     index = guess - (b_next < grid[guess]) + (b_next >= grid[guess + 1])

@@ -49,6 +49,12 @@ class MarketClearing(NamedTuple):
     edge: jax.Array  # int: -1 clipped to the low end, +1 to the high end, 0 otherwise
 
 
+def _first_bracket(Z):
+    """Which intervals of the grid see Z change sign, and the first of them (0 if none)."""
+    crosses = (Z[:-1] <= 0) != (Z[1:] <= 0)
+    return crosses, jnp.argmax(crosses)
+
+
 def clear_market(price_grid, excess_demand) -> MarketClearing:
     """Solve Z(p) = 0 on an increasing price grid from Z at every node (both of shape (n,)).
 
@@ -58,8 +64,7 @@ def clear_market(price_grid, excess_demand) -> MarketClearing:
     A NaN anywhere in Z gives a NaN price with `out_of_grid` set (module docstring).
     """
     p, Z = price_grid, excess_demand
-    crosses = (Z[:-1] <= 0) != (Z[1:] <= 0)
-    k = jnp.argmax(crosses)  # first bracketing interval (0 if there is none)
+    crosses, k = _first_bracket(Z)
     Z_k, Z_k1 = Z[k], Z[k + 1]
     share = jnp.where(Z_k1 != Z_k, Z_k / (Z_k - Z_k1), 0.0)  # Z_k + share (Z_k1 - Z_k) = 0
     p_inside = p[k] + share * (p[k + 1] - p[k])
@@ -74,3 +79,32 @@ def clear_market(price_grid, excess_demand) -> MarketClearing:
     return MarketClearing(
         jnp.where(undefined, jnp.nan, price), jnp.where(undefined, jnp.nan, residual), ~inside | undefined, edge
     )
+
+
+def refine_price(excess_at, market: MarketClearing, price_grid, excess_demand, steps: int):
+    """The clearing price refined by `steps` Illinois (modified regula falsi) steps.
+
+    excess_at : p -> Z(p) computed at p itself (not interpolated between nodes). Starting
+    from the bracketing interval of `clear_market`, each step evaluates Z at the secant's
+    root and keeps the half-interval that still brackets the sign change (halving the kept
+    end's Z when the same end is kept twice, Illinois' guard against one-sided convergence).
+    Where Z is not linear between nodes (HANK: the firm's inflation and the households'
+    policy both move with the wage) the residual of `clear_market`'s price shrinks with every
+    step. A clipped price (`out_of_grid`) is returned as it is.
+    """
+    p, Z = price_grid, excess_demand
+    _, k = _first_bracket(Z)
+
+    def step(_, carry):
+        lo, Z_lo, hi, Z_hi, kept, _ = carry  # kept: +1 if the last step kept lo, -1 if hi
+        new = jnp.where(Z_hi != Z_lo, hi - Z_hi * (hi - lo) / (Z_hi - Z_lo), lo)
+        Z_new = excess_at(new)
+        keep_lo = (Z_new <= 0) == (Z_hi <= 0)  # the new point replaces hi
+        Z_lo = jnp.where(keep_lo & (kept == 1), Z_lo / 2, Z_lo)
+        Z_hi = jnp.where(~keep_lo & (kept == -1), Z_hi / 2, Z_hi)
+        return (jnp.where(keep_lo, lo, new), jnp.where(keep_lo, Z_lo, Z_new), jnp.where(keep_lo, new, hi),
+                jnp.where(keep_lo, Z_new, Z_hi), jnp.where(keep_lo, 1, -1), new)
+
+    start = (p[k], Z[k], p[k + 1], Z[k + 1], 0, market.price)
+    *_, last = jax.lax.fori_loop(0, steps, step, start)
+    return jnp.where(market.out_of_grid, market.price, last)

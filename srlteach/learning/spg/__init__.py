@@ -70,6 +70,7 @@ from srlteach.learning.spg.engine import (
     rollout,
     spg_objective,
     uniform_distribution,
+    objective_distribution,
     value_and_gradient,
 )
 from srlteach.learning.spg.run import SPGResult, clearing_report, seed_spread, simulate, solve

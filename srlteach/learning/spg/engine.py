@@ -118,7 +118,9 @@ class SPGAgent(Protocol):
       (a return realised next period);
     - `terminal`, any pytree (e.g. a table of values) or None, with a method
       `terminal_value(a, prices)` → v_T on the agent's grid at date T; v_T = 0 where `terminal`
-      is None or missing.
+      is None or missing;
+    - `objective_distribution()` → d_0 of its objective, if not uniform on its grid
+      (`objective_distribution`).
 
     A representative agent has a one-point grid: g = d = [1.0].
     """
@@ -209,6 +211,16 @@ def _add_interpolated(G, location: PriceLocation, leading, cotangent):
 def uniform_distribution(model: SPGEconomy):
     """d_0: equal mass on every node of the individual grid (of each agent)."""
     return jax.tree.map(lambda g: jnp.full_like(g, 1.0 / g.size), model.initial_distribution())
+
+
+def objective_distribution(model: SPGEconomy):
+    """d_0 of the objective: uniform on each agent's grid (`uniform_distribution`), except for
+    an agent with its own `objective_distribution()` (HANK's firm, whose "grid" holds the
+    value and its slope in the relative price, evaluates the value only)."""
+    uniform = by_agent(model, uniform_distribution(model))
+    agents = agents_of(model)
+    own = lambda name: agents[name].objective_distribution() if hasattr(agents[name], "objective_distribution") else uniform[name]
+    return _whole(model, {name: own(name) for name in agents})
 
 
 # ---------------------------------------------------------------------------------------
@@ -533,7 +545,7 @@ def spg_objective(model: SPGEconomy, config: SPGConfig):
     |clearing residual| (and per named market), the number of clipped prices in the batch,
     the mean of each price, and with several agents each agent's objective ("value_<agent>").
     """
-    d0 = uniform_distribution(model)
+    d0 = objective_distribution(model)
     N, T, warmup = config.N, config.T, config.warmup
     sharding = path_sharding(N)  # None on one device (see `srlteach.learning.spg.devices`)
     several = hasattr(model, "agents")

@@ -19,7 +19,7 @@ from srlteach.learning.spg.engine import (
     initial_state,
     rollout,
     spg_objective,
-    uniform_distribution,
+    objective_distribution,
 )
 from srlteach.learning.training import TrainConfig, check_finite_parameters, train, warmup_exponential_decay
 
@@ -165,7 +165,7 @@ def simulate(model: SPGEconomy, θ, key, N: int, T: int, start: SPGState | None 
 
 @partial(jax.jit, static_argnames=("T", "keep_distributions"))
 def _simulate(model, θ, start, key, T, keep_distributions):
-    _, path = rollout(model, model.actions(θ), start.g, start.a, key, T, uniform_distribution(model), keep_distributions)
+    _, path = rollout(model, model.actions(θ), start.g, start.a, key, T, objective_distribution(model), keep_distributions)
     return path
 
 

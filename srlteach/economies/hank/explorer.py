@@ -1,0 +1,111 @@
+"""The HANK chapter's explorer: impulse responses of a trained policy to a shock the reader picks.
+
+`impulse_response_explorer` draws the generalised impulse responses to a TFP (shock="z") or
+monetary (shock="e") innovation of `size` standard deviations, divided by `size`, next to
+those of a +1 s.d. innovation. Where the economy responds linearly the two curves coincide;
+where they part, the nonlinearity that a global solution keeps is on the page.
+
+`responses` computes them from the paired paths of `srlteach.economies.hank.accuracy.
+impulse_responses` (the same states, the same future innovations, an extra innovation at
+date 0), for both nominal rates, i_t (predetermined) and i_{t+1} (the rate on the bonds
+bought at t, which households observe), and for the ex-post real return r_t.
+"""
+
+import jax
+import matplotlib.pyplot as plt
+import numpy as np
+
+from srlteach.foundations.validation import finite, whole_number
+from srlteach.learning.spg import SPGState, simulate
+
+SHOCK_NAMES = {"z": "TFP", "e": "monetary"}
+
+# (key of `responses`, panel title, factor to the plotted unit, unit)
+PANELS = (
+    ("shock", "the shock", 100.0, "pp"),
+    ("Π", "inflation Π_t", 100.0, "pp"),
+    ("i_next", "nominal rate i_{t+1}", 100.0, "pp"),
+    ("r", "real return r_t", 100.0, "pp"),
+    ("w", "wage w_t", 100.0, "×100"),
+    ("Y", "output Y_t", 100.0, "%"),
+    ("C", "consumption C_t", 100.0, "%"),
+)
+
+
+def responses(model, θ, start: SPGState, key, T: int, shock: str, size: float = 1.0) -> dict:
+    """Generalised impulse responses: mean over paired paths of shocked minus baseline, (T,) each.
+
+    Both paths start from `start`, see the same innovations from `key`, and the shocked one
+    gets an extra innovation of `size` s.d. to log z (shock="z") or e (shock="e") at date 0
+    (as `accuracy.impulse_responses`). Keys: "Π", "i" (i_t), "i_next" (i_{t+1}), "r" (the
+    ex-post real return r_t), "w", "Y" and "C" (relative: shocked/baseline - 1), "log_z",
+    "e", and "shock" (the shocked process).
+    """
+    e = model.economy
+    ρ, ν = (e.ρ_z, e.ν_z) if shock == "z" else (e.ρ_e, e.ν_e)
+    field = "log_z" if shock == "z" else "e"
+    innovation = size * ν * np.sqrt(1 - ρ**2)
+    shocked_start = start._replace(a=start.a._replace(**{field: getattr(start.a, field) + innovation}))
+    N = jax.tree.leaves(start.a)[0].shape[0]
+    base, shocked = (simulate(model, θ, key, N, T, start=s) for s in (start, shocked_start))
+    series = {
+        "Π": lambda p: p.prices.outcomes["Π"],
+        "i": lambda p: p.prices.outcomes["i"],
+        "i_next": lambda p: p.prices.values[..., 0],
+        "r": lambda p: p.prices.outcomes["r"],
+        "w": lambda p: p.prices.values[..., 1],
+        "Y": lambda p: p.prices.outcomes["Y"],
+        "C": lambda p: p.aggregates["C"],
+        "log_z": lambda p: p.aggregate.log_z,
+        "e": lambda p: p.aggregate.e,
+    }
+    out = {}
+    for name, f in series.items():
+        x, y = np.asarray(f(base), np.float64), np.asarray(f(shocked), np.float64)
+        out[name] = ((y / x - 1) if name in ("Y", "C") else (y - x)).mean(axis=1)
+    out["shock"] = out[field]
+    return out
+
+
+def impulse_response_explorer(model, θ, start: SPGState, shock: str = "z", size: float = 1.0, T: int = 24, seed: int = 0):
+    """Figure: responses per standard deviation to a `size`-s.d. `shock` ("z" or "e"), and to +1 s.d.
+
+    model, θ : a HANK plug-in (`hank_spg`) and its policy parameters (e.g. `SPGResult.model`,
+    `SPGResult.θ`). start : the states the paired paths start from (e.g. `SPGResult.state`,
+    the trained policy's ergodic set). T : periods shown. seed : the common random numbers.
+
+    Each panel shows (shocked - baseline)/size, averaged over the paths of `start`: inflation,
+    the nominal rate i_{t+1} set at t, the ex-post real return r_t, the wage (in levels ×100),
+    output and consumption (in % of the baseline). Raises ValueError for an unknown shock,
+    a size that is zero or not finite, or T < 2.
+    """
+    if shock not in SHOCK_NAMES:
+        raise ValueError(f"shock must be 'z' (TFP) or 'e' (monetary), got shock = {shock!r}")
+    size = finite(size, "size")
+    if size == 0:
+        raise ValueError("size must be non-zero (a shock of 0 s.d. has no response to divide by)")
+    T = whole_number(T, "number of periods T", least=2, symbol="T")
+    key = jax.random.PRNGKey(seed)
+    per_unit = lambda s: {name: x / s for name, x in responses(model, θ, start, key, T, shock, s).items()}
+    chosen = per_unit(size)
+    one = chosen if size == 1 else per_unit(1.0)
+
+    t = np.arange(T)
+    fig, axes = plt.subplots(2, 4, figsize=(13, 5.2), constrained_layout=True)
+    for ax, (name, title, factor, unit) in zip(axes.flat, PANELS):
+        ax.axhline(0, color="grey", lw=0.6)
+        ax.plot(t, factor * one[name], color="k", lw=2.5, alpha=0.35, label="+1 s.d.")
+        ax.plot(t, factor * chosen[name], color="C0" if size > 0 else "C3", ls="--", label=f"{size:+g} s.d., ÷ {size:g}")
+        ax.set_title(f"{title} ({unit})", fontsize=10)
+        ax.set_xlabel("periods after the shock")
+    axes.flat[0].set_title(f"{'log z' if shock == 'z' else 'e'} ({PANELS[0][3]})", fontsize=10)
+    axes.flat[0].legend(fontsize=8)
+    axes.flat[-1].axis("off")
+    axes.flat[-1].text(
+        0.0, 0.5,
+        f"{SHOCK_NAMES[shock]} shock of {size:+g} s.d.\nresponses per s.d.,\n"
+        f"mean over {jax.tree.leaves(start.a)[0].shape[0]} paired paths",
+        fontsize=10, va="center",
+    )
+    fig.suptitle(f"Generalised impulse responses to a {SHOCK_NAMES[shock]} shock")
+    return fig

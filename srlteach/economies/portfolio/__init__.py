@@ -1,0 +1,24 @@
+"""The portfolio-choice economy (models.md, model 4): a safe bond and risky capital.
+
+- `economy`: calibration, factory, prices, the stationary reference without aggregate risk;
+- `srl`: the SPG plug-in (the bond price cleared inside every rollout), simulation,
+  the premium, portfolio shares and Euler errors.
+"""
+
+from srlteach.economies.portfolio.economy import (
+    Portfolio,
+    create_portfolio,
+    prices,
+    capital_from_wealth,
+    stationary_reference,
+)
+from srlteach.economies.portfolio.srl import (
+    SPG_PAPER,
+    SPG_BOOK,
+    portfolio_choice,
+    portfolio_spg,
+    simulate_aggregates,
+    expected_return,
+    holdings,
+    euler_errors,
+)
