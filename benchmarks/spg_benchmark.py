@@ -29,6 +29,13 @@ book-portfolio Portfolio choice (bonds and capital, q cleared in every rollout) 
                (`srlteach.economies.portfolio.SPG_BOOK`), trained to convergence (target: 90 s).
 paper-portfolio Portfolio choice at paper scale (200×3 wealth-income grid, 20×30×50 (q, R, w)
                grid, N = 512, T = 90), a few epochs: time per epoch.
+book-hank      HANK with a Phillips curve (households and the price-setting firm learning
+               together) at book scale (`srlteach.economies.hank.SPG_BOOK`, float64), trained
+               to convergence.
+paper-hank     HANK at paper scale (200×3, 30×30 (i′, w) households' grid, firm 50×30×30,
+               N = 512, T = 182, float64), 2 epochs: time per epoch (target: under 2.5 s on a
+               2-core CPU) and the time a run of the slides' average length (707.5 epochs,
+               246.5 s on an A100) would take.
 ks1998-*       The rational-expectations benchmark (`srlteach.economies.krusell_smith.ks1998`), book and paper scale,
                solved to its fixed point.
 design-*       The engine's implementation choices against alternatives, on one epoch's
@@ -36,8 +43,8 @@ design-*       The engine's implementation choices against alternatives, on one 
                vs reverse-mode autodiff of the backward recursion, and the N paths batched
                inside the scan over t vs one path after another.
 memory-*       XLA's accounting (`memory_analysis()`) of one compiled epoch (value and gradient)
-               and one compiled training chunk, for GE Huggett, PE Huggett, Krusell–Smith and
-               the lagged-price variants of GE Huggett and Krusell–Smith, at book and paper
+               and one compiled training chunk, for GE Huggett, PE Huggett, Krusell–Smith,
+               the lagged-price variants of GE Huggett and Krusell–Smith, and HANK, at book and paper
                scale; `-paper-checkpoint`: the same at paper scale with `SPGConfig.checkpoint`
                set to the divisor of T nearest √(T/2). Compiles only (nothing is run).
 devices{1,2}-* Time per epoch of `solve` with the N paths sharded over 1 or 2 CPU host devices
@@ -59,6 +66,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results.md"
 SLIDES_EPOCHS = 573  # average epochs to convergence of Huggett with aggregate shocks in the slides
+HANK_SLIDES_EPOCHS = 707.5  # average epochs to convergence of HANK in the slides (246.5 s on an A100)
 KS_SLIDES_EPOCHS = 462  # average epochs to convergence of Krusell–Smith in the slides (36.8 s on an A100)
 
 
@@ -86,21 +94,28 @@ def timed(f, *args, repeat: int = 3):
 # ---------------------------------------------------------------------------------------
 
 
-def case_book_huggett():
+def _to_convergence(case: str, model, config):
+    """Train `model` with `config` to its stopping rule: compile time, time per epoch, epochs, wall time."""
     from srlteach.learning import spg
-    from srlteach.economies.huggett import SPG_BOOK, create_huggett, huggett_spg
 
     start = time.perf_counter()
-    result = spg.solve(huggett_spg(create_huggett("book")), SPG_BOOK)
+    result = spg.solve(model, config)
     wall = time.perf_counter() - start
     return dict(
-        case="GE Huggett, book scale (70×3, n_z 9, n_r 11, N 32, T 170), to convergence",
+        case=case,
         compile_s=result.compile_seconds,
         epoch_ms=1000 * result.run_seconds / result.epochs,
         epochs=result.epochs,
         converged=result.converged,
         wall_s=wall,
     )
+
+
+def case_book_huggett():
+    from srlteach.economies.huggett import SPG_BOOK, create_huggett, huggett_spg
+
+    return _to_convergence("GE Huggett, book scale (70×3, n_z 9, n_r 11, N 32, T 170), to convergence",
+                           huggett_spg(create_huggett("book")), SPG_BOOK)
 
 
 def _epochs(model, config, epochs: int):
@@ -140,39 +155,17 @@ def case_paper_ks():
 
 
 def case_book_ks():
-    from srlteach.learning import spg
     from srlteach.economies.krusell_smith import SPG_BOOK, create_krusell_smith, krusell_smith_spg
 
     model = krusell_smith_spg(create_krusell_smith("book"))  # its stationary g0 is not timed
-    start = time.perf_counter()
-    result = spg.solve(model, SPG_BOOK)
-    wall = time.perf_counter() - start
-    return dict(
-        case="Krusell–Smith, book scale (60×3, 11×13 (r, w), N 32, T 90), to convergence",
-        compile_s=result.compile_seconds,
-        epoch_ms=1000 * result.run_seconds / result.epochs,
-        epochs=result.epochs,
-        converged=result.converged,
-        wall_s=wall,
-    )
+    return _to_convergence("Krusell–Smith, book scale (60×3, 11×13 (r, w), N 32, T 90), to convergence", model, SPG_BOOK)
 
 
 def case_book_portfolio():
-    from srlteach.learning import spg
     from srlteach.economies.portfolio import SPG_BOOK, create_portfolio, portfolio_spg
 
     model = portfolio_spg(create_portfolio("book"))  # its stationary reference is not timed
-    start = time.perf_counter()
-    result = spg.solve(model, SPG_BOOK)
-    wall = time.perf_counter() - start
-    return dict(
-        case="Portfolio choice, book scale (60×3, 7×11×13 (q, R, w), N 32, T 90), to convergence",
-        compile_s=result.compile_seconds,
-        epoch_ms=1000 * result.run_seconds / result.epochs,
-        epochs=result.epochs,
-        converged=result.converged,
-        wall_s=wall,
-    )
+    return _to_convergence("Portfolio choice, book scale (60×3, 7×11×13 (q, R, w), N 32, T 90), to convergence", model, SPG_BOOK)
 
 
 def case_paper_portfolio():
@@ -185,6 +178,32 @@ def case_paper_portfolio():
         epoch_ms=epoch_ms,
         epochs="",
         wall_s="",
+    )
+
+
+def _hank(scale: str):
+    """HANK's SPG plug-in at `scale` (started at its EGM steady state, not timed) and its config."""
+    from srlteach.economies import hank
+
+    economy = hank.create_hank(scale)
+    return hank.hank_spg(economy, hank.steady_state(economy)), hank.SPG_BOOK if scale == "book" else hank.SPG_PAPER
+
+
+def case_book_hank():
+    model, config = _hank("book")
+    return _to_convergence("HANK, book scale (50×3, 9×9 (i′, w), firm 7×9×9, N 32, T 182, float64), to convergence",
+                           model, config)
+
+
+def case_paper_hank():
+    model, config = _hank("paper")
+    compile_s, epoch_ms = _epochs(model, config, 2)
+    return dict(
+        case="HANK, paper scale (200×3, 30×30 (i′, w), firm 50×30×30, N 512, T 182, float64), 2 epochs",
+        compile_s=compile_s,
+        epoch_ms=epoch_ms,
+        epochs=f"({HANK_SLIDES_EPOCHS} in the slides)",
+        wall_s=f"≈ {HANK_SLIDES_EPOCHS * epoch_ms / 1000:.0f} (estimated)",
     )
 
 
@@ -281,13 +300,14 @@ def case_design(scale: str, variant: str):
 # ---------------------------------------------------------------------------------------
 
 CHECKPOINT = "√(T/2)"  # the memory cases with checkpointing store d_t every ≈ √(T/2) periods
-MEMORY_MODELS = ("huggett", "huggett-pe", "ks", "huggett-lagged", "ks-lagged")
+MEMORY_MODELS = ("huggett", "huggett-pe", "ks", "huggett-lagged", "ks-lagged", "hank")
 MEMORY_LABELS = {
     "huggett": "GE Huggett",
     "huggett-pe": "PE Huggett",
     "ks": "Krusell–Smith",
     "huggett-lagged": "GE Huggett, lagged r (6 nodes)",
     "ks-lagged": "Krusell–Smith, lagged r (6 nodes)",
+    "hank": "HANK (households and firm)",
 }
 
 
@@ -298,6 +318,8 @@ def _model(name: str, scale: str):
 
     from srlteach.learning.lagged_prices import lagged_prices
 
+    if name == "hank":
+        return _hank(scale)
     if name.startswith("huggett"):
         from srlteach.economies import huggett as h
 
@@ -397,6 +419,8 @@ CASES = {
     "book-ks": case_book_ks,
     "book-portfolio": case_book_portfolio,
     "paper-portfolio": case_paper_portfolio,
+    "book-hank": case_book_hank,
+    "paper-hank": case_paper_hank,
     "ks1998-book": lambda: case_ks1998("book"),
     "ks1998-paper": lambda: case_ks1998("paper"),
     **{f"design-{scale}-{variant}": (lambda s=scale, v=variant: case_design(s, v))

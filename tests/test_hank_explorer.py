@@ -59,6 +59,7 @@ def test_explorer_is_deterministic(tiny):
         (dict(size=float("nan")), "size must be a finite number"),
         (dict(T=1), "T"),
         (dict(T=2.5), "T"),
+        (dict(repeats=0), "repeats"),
     ],
 )
 def test_explorer_refuses_bad_inputs(tiny, kwargs, message):
@@ -78,3 +79,26 @@ def test_responses_name_both_nominal_rates_and_the_real_return(tiny):
     assert irf["e"][0] == pytest.approx(model.economy.ν_e * np.sqrt(1 - model.economy.ρ_e**2), rel=1e-12)
     # to first order Δr = (Δi - (1 + r) ΔΠ)/(1 + Π): at date 0 (Δi = 0) r moves against Π
     assert np.sign(irf["r"][0]) == -np.sign(irf["Π"][0]) or irf["Π"][0] == 0.0
+
+
+
+def test_repeats_add_independent_pairs(tiny):
+    """More pairs per state: the shock's own path is the same AR(1) decay, the rest finite."""
+    from srlteach.economies.hank.explorer import responses
+
+    model, θ, start = tiny
+    e = model.economy
+    irf = responses(model, θ, start, jax.random.PRNGKey(4), 4, "z", 1.0, repeats=2)
+    expected = e.ν_z * np.sqrt(1 - e.ρ_z**2) * e.ρ_z ** np.arange(4)
+    np.testing.assert_allclose(irf["shock"], expected, rtol=1e-9)
+    assert all(np.isfinite(x).all() for x in irf.values())
+
+
+def test_responses_refuse_bad_inputs(tiny):
+    from srlteach.economies.hank.explorer import responses
+
+    model, θ, start = tiny
+    with pytest.raises(ValueError, match="shock must be 'z'"):
+        responses(model, θ, start, jax.random.PRNGKey(0), 4, "tfp")
+    with pytest.raises(ValueError, match="repeats"):
+        responses(model, θ, start, jax.random.PRNGKey(0), 4, "z", repeats=0)

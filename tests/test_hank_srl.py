@@ -260,3 +260,27 @@ def test_impulse_responses_refuse_an_unknown_shock(small):
     start = spg.initial_state(model, 2, jax.random.PRNGKey(0))
     with pytest.raises(ValueError, match="shock must be 'z'"):
         impulse_responses(model, model.initial_parameters(), start, jax.random.PRNGKey(1), 5, shock="tfp")
+
+
+def test_without_aggregate_risk_the_trained_economy_sits_near_the_steady_state():
+    """Shocks off: the trained economy settles at a point (no cycles) where the Phillips curve
+    holds and (Π, r, w) are close to the EGM steady state. The gap in r (8 bp measured) is
+    the households' truncation at T = 182 without a terminal value: they save a little less
+    than the infinitely lived EGM household, and r rises to clear the bonds."""
+    from srlteach.economies.hank.accuracy import phillips_curve_residual_at
+    from srlteach.economies.hank.srl import SPG_BOOK
+
+    jax.config.update("jax_enable_x64", True)
+    economy = create_hank("book", n_b=30, n_i=5, n_w=5, n_z=3, ν_z=0.0, ν_e=0.0)
+    steady = steady_state(economy)
+    result = spg.solve(hank_spg(economy, steady), SPG_BOOK._replace(N=2))
+    assert result.converged
+    path = spg.simulate(result.model, result.θ, jax.random.PRNGKey(7), 2, 100, start=result.state, keep_distributions=True)
+    Π, r, w = (np.asarray(x)[-50:] for x in (path.prices.outcomes["Π"], path.prices.outcomes["r"], path.prices.values[..., 1]))
+    assert max(np.std(Π), np.std(r), np.std(w)) < 1e-5  # a stationary point, not a cycle
+    assert abs(Π.mean() - steady.Π) < 0.003
+    assert abs(r.mean() - steady.r) < 0.0015
+    assert abs(w.mean() / steady.w - 1) < 0.005
+    assert np.abs(np.asarray(path.prices.residual["bonds"])[-50:]).max() < 1e-3
+    g, a = jax.tree.map(lambda x: x[-1, 0], path.g["households"]), jax.tree.map(lambda x: x[-1, 0], path.aggregate)
+    assert abs(float(phillips_curve_residual_at(result.model, result.model.actions(result.θ), g, a))) < 1e-4

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import srlteach  # noqa: F401  (float64)
-from srlteach.foundations.markets import MarketClearing, clear_market
+from srlteach.foundations.markets import MarketClearing, clear_market, refine_price
 
 GRID = jnp.linspace(0.01, 0.06, 11)
 
@@ -85,3 +85,28 @@ def test_clear_market_under_jit_and_vmap():
 def test_float32_schedules_stay_float32():
     market = clear_market(GRID.astype(jnp.float32), (GRID - 0.03).astype(jnp.float32))
     assert market.price.dtype == jnp.float32 and market.residual.dtype == jnp.float32
+
+
+@pytest.mark.parametrize("Z", [lambda p: p**3 - 0.3, lambda p: 0.2 - jnp.exp(2 * p) + 1, lambda p: jnp.tanh(5 * (p - 0.41))])
+def test_refining_a_nonlinear_schedule_converges_to_its_root(Z):
+    """Illinois steps on the bracket shrink |Z| far below the interpolated price's, and stay
+    inside the bracketing interval."""
+    grid = jnp.linspace(0.0, 1.0, 6)
+    nodes = jax.vmap(Z)(grid)
+    market = clear_market(grid, nodes)
+    first = abs(float(Z(market.price)))
+    assert first > 1e-4  # a curved schedule: the interpolated price does not clear it
+    refined = [abs(float(Z(refine_price(Z, market, grid, nodes, steps)))) for steps in (1, 3, 8)]
+    assert refined[0] == pytest.approx(first)  # one step is the interpolation itself
+    assert refined[1] < first / 5 and refined[2] < 1e-10
+    k = int(jnp.argmax((nodes[:-1] <= 0) != (nodes[1:] <= 0)))
+    price = float(refine_price(Z, market, grid, nodes, 8))
+    assert float(grid[k]) <= price <= float(grid[k + 1])
+
+
+def test_refining_keeps_a_clipped_price():
+    grid = jnp.linspace(0.0, 1.0, 5)
+    Z = lambda p: p + 1.0  # positive everywhere: no clearing price on the grid
+    market = clear_market(grid, jax.vmap(Z)(grid))
+    assert bool(market.out_of_grid)
+    assert float(refine_price(Z, market, grid, jax.vmap(Z)(grid), 4)) == float(market.price)

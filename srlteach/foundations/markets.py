@@ -14,24 +14,14 @@ with a NaN at any node clears nowhere: price and residual are NaN, `out_of_grid`
 `edge` is 0, so a NaN never passes for a price inside the grid. Pure jnp: works under jit and
 vmap (one schedule of shape (n,); vmap over a batch of schedules).
 
-**A second price that follows from the first.** HANK clears the bond market in the firm's
-inflation Π (given the wage w): the Fisher equation and the Taylor rule give the real rate
-r = r(Π) at each Π. The market is still cleared on the grid of the first price only:
-
-1. at every node Π_k compute the second price from the first, r_k = r(Π_k);
-2. evaluate the excess demand there, Z_k = Z(Π_k, r_k, w) (the policy interpolated at the
-   prices (Π_k, r_k, w), aggregated over g);
-3. `clear_market(Π_grid, Z)` gives Π*, and r* = r(Π*) follows from the same rule.
-
-For example, with `policy_at(prices)` the households' bond choices at given prices:
-
-    r_k = rate_from_inflation(Π_grid, w)                          # (n_Π,) second price per node
-    Z = jax.vmap(lambda Π, r: jnp.sum(g * policy_at((Π, r, w))))(Π_grid, r_k)
-    market = clear_market(Π_grid, Z)
-    r = rate_from_inflation(market.price, w)
-
-The interpolation is exact when Z is linear along the path (Π, r(Π)) between nodes; otherwise
-it is the secant of Z on the bracketing interval, accurate to the grid's spacing.
+**Prices that follow from the one being cleared.** HANK clears the bond market on the wage
+grid: at every wage node w_k the firm's inflation Π_k follows from its policy, the Taylor
+rule gives the nominal rate i_{t+1,k} the households observe, and Fisher the real return;
+the households' bond demand at those prices gives Z_k. `clear_market(w_grid, Z)` brackets
+the wage, and everything else follows from it. Z is then not linear between nodes (every
+price moves with w), so the interpolated wage leaves a residual; `refine_price` takes a
+few Illinois steps on the bracketing interval with Z recomputed at each trial wage
+(`srlteach.economies.hank.srl`).
 """
 
 from typing import NamedTuple

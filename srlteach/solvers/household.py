@@ -203,7 +203,7 @@ def policy_value(b_next, b_grid, R, income, Π, β, σ, tol=1e-10, max_iter=100_
 _GOLDEN = (np.sqrt(5.0) - 1) / 2
 
 
-def _golden_section_max(f, lo, hi, n_iter):
+def golden_section_max(f, lo, hi, n_iter):
     """argmax of a concave scalar function f on [lo, hi] by golden-section search."""
 
     def step(_, bounds):
@@ -227,7 +227,7 @@ def _vfi(b_grid, R, income, Π, β, σ, tol, max_iter, n_golden, n_howard):
 
         def best_b_next(cash_be, cap_be, w_e):
             objective = lambda b_next: crra_utility(cash_be - b_next, σ) + β * jnp.interp(b_next, b_grid, w_e)
-            return _golden_section_max(objective, b_grid[0], cap_be, n_golden)
+            return golden_section_max(objective, b_grid[0], cap_be, n_golden)
 
         per_b = jax.vmap(best_b_next, in_axes=(0, 0, None))
         return jax.vmap(per_b, in_axes=(1, 1, 1), out_axes=1)(cash, b_cap, w)
@@ -237,6 +237,15 @@ def _vfi(b_grid, R, income, Π, β, σ, tol, max_iter, n_golden, n_howard):
         lot = lottery(b_grid, b_next)
         return jax.lax.fori_loop(0, n_howard, lambda _, v: u + β * _expected_value(v, lot, Π), v)
 
+    v0 = crra_utility(cash - b_grid[0], σ) / (1 - β)
+    return iterate_values(improve, howard, v0, tol, max_iter)
+
+
+def iterate_values(improve, evaluate, v0, tol, max_iter):
+    """Value function iteration with policy-evaluation steps, inside one `while_loop`:
+    b′ = improve(v), then v = evaluate(v, b′) (Howard's steps), until sup |Δv| < tol or
+    max_iter iterations. Returns (v, b′, the last sup change, iterations)."""
+
     def not_converged(state):
         _, _, distance, it = state
         return (distance >= tol) & (it < max_iter)
@@ -244,12 +253,10 @@ def _vfi(b_grid, R, income, Π, β, σ, tol, max_iter, n_golden, n_howard):
     def step(state):
         v, _, _, it = state
         b_next = improve(v)
-        v_new = howard(v, b_next)
+        v_new = evaluate(v, b_next)
         return v_new, b_next, jnp.max(jnp.abs(v_new - v)), it + 1
 
-    v0 = crra_utility(cash - b_grid[0], σ) / (1 - β)
-    v, b_next, distance, it = jax.lax.while_loop(not_converged, step, (v0, jnp.zeros_like(v0), jnp.inf, 0))
-    return v, b_next, distance, it
+    return jax.lax.while_loop(not_converged, step, (v0, jnp.zeros_like(v0), jnp.inf, 0))
 
 
 def vfi(b_grid, R, income, Π, β, σ, tol=1e-9, max_iter=5_000, n_golden=80, n_howard=20):

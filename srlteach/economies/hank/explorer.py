@@ -32,22 +32,27 @@ PANELS = (
 )
 
 
-def responses(model, θ, start: SPGState, key, T: int, shock: str, size: float = 1.0) -> dict:
+def responses(model, θ, start: SPGState, key, T: int, shock: str, size: float = 1.0, repeats: int = 1) -> dict:
     """Generalised impulse responses: mean over paired paths of shocked minus baseline, (T,) each.
 
-    Both paths start from `start`, see the same innovations from `key`, and the shocked one
-    gets an extra innovation of `size` s.d. to log z (shock="z") or e (shock="e") at date 0
-    (as `accuracy.impulse_responses`). Keys: "Π", "i" (i_t), "i_next" (i_{t+1}), "r" (the
-    ex-post real return r_t), "w", "Y" and "C" (relative: shocked/baseline - 1), "log_z",
-    "e", and "shock" (the shocked process).
+    Both paths of a pair start from the same state of `start`, see the same innovations, and
+    the shocked one gets an extra innovation of `size` s.d. to log z (shock="z") or e
+    (shock="e") at date 0 (as `accuracy.impulse_responses`). Each state of `start` starts
+    `repeats` pairs, with independent innovations drawn from `key`. Keys: "Π", "i" (i_t),
+    "i_next" (i_{t+1}), "r" (the ex-post real return r_t), "w", "Y" and "C" (relative:
+    shocked/baseline - 1), "log_z", "e", and "shock" (the shocked process). Raises
+    ValueError for an unknown shock or repeats < 1.
     """
+    if shock not in SHOCK_NAMES:
+        raise ValueError(f"shock must be 'z' (TFP) or 'e' (monetary), got shock = {shock!r}")
+    repeats = whole_number(repeats, "pairs of paths per state", symbol="repeats")
     e = model.economy
     ρ, ν = (e.ρ_z, e.ν_z) if shock == "z" else (e.ρ_e, e.ν_e)
     field = "log_z" if shock == "z" else "e"
     innovation = size * ν * np.sqrt(1 - ρ**2)
     shocked_start = start._replace(a=start.a._replace(**{field: getattr(start.a, field) + innovation}))
     N = jax.tree.leaves(start.a)[0].shape[0]
-    base, shocked = (simulate(model, θ, key, N, T, start=s) for s in (start, shocked_start))
+    pairs = [[simulate(model, θ, k, N, T, start=s) for s in (start, shocked_start)] for k in jax.random.split(key, repeats)]
     series = {
         "Π": lambda p: p.prices.outcomes["Π"],
         "i": lambda p: p.prices.outcomes["i"],
@@ -61,32 +66,35 @@ def responses(model, θ, start: SPGState, key, T: int, shock: str, size: float =
     }
     out = {}
     for name, f in series.items():
-        x, y = np.asarray(f(base), np.float64), np.asarray(f(shocked), np.float64)
+        x, y = (np.concatenate([np.asarray(f(pair[j]), np.float64) for pair in pairs], axis=1) for j in (0, 1))
         out[name] = ((y / x - 1) if name in ("Y", "C") else (y - x)).mean(axis=1)
     out["shock"] = out[field]
     return out
 
 
-def impulse_response_explorer(model, θ, start: SPGState, shock: str = "z", size: float = 1.0, T: int = 24, seed: int = 0):
+def impulse_response_explorer(model, θ, start: SPGState, shock: str = "z", size: float = 1.0, T: int = 24, seed: int = 0,
+                              repeats: int = 1):
     """Figure: responses per standard deviation to a `size`-s.d. `shock` ("z" or "e"), and to +1 s.d.
 
     model, θ : a HANK plug-in (`hank_spg`) and its policy parameters (e.g. `SPGResult.model`,
     `SPGResult.θ`). start : the states the paired paths start from (e.g. `SPGResult.state`,
     the trained policy's ergodic set). T : periods shown. seed : the common random numbers.
+    repeats : pairs of paths per state of `start` (`responses`).
 
     Each panel shows (shocked - baseline)/size, averaged over the paths of `start`: inflation,
     the nominal rate i_{t+1} set at t, the ex-post real return r_t, the wage (in levels ×100),
     output and consumption (in % of the baseline). Raises ValueError for an unknown shock,
     a size that is zero or not finite, or T < 2.
     """
-    if shock not in SHOCK_NAMES:
+    if shock not in SHOCK_NAMES:  # before any simulation
         raise ValueError(f"shock must be 'z' (TFP) or 'e' (monetary), got shock = {shock!r}")
     size = finite(size, "size")
     if size == 0:
         raise ValueError("size must be non-zero (a shock of 0 s.d. has no response to divide by)")
     T = whole_number(T, "number of periods T", least=2, symbol="T")
+    repeats = whole_number(repeats, "pairs of paths per state", symbol="repeats")
     key = jax.random.PRNGKey(seed)
-    per_unit = lambda s: {name: x / s for name, x in responses(model, θ, start, key, T, shock, s).items()}
+    per_unit = lambda s: {name: x / s for name, x in responses(model, θ, start, key, T, shock, s, repeats).items()}
     chosen = per_unit(size)
     one = chosen if size == 1 else per_unit(1.0)
 
@@ -104,7 +112,7 @@ def impulse_response_explorer(model, θ, start: SPGState, shock: str = "z", size
     axes.flat[-1].text(
         0.0, 0.5,
         f"{SHOCK_NAMES[shock]} shock of {size:+g} s.d.\nresponses per s.d.,\n"
-        f"mean over {jax.tree.leaves(start.a)[0].shape[0]} paired paths",
+        f"mean over {repeats * jax.tree.leaves(start.a)[0].shape[0]} paired paths",
         fontsize=10, va="center",
     )
     fig.suptitle(f"Generalised impulse responses to a {SHOCK_NAMES[shock]} shock")

@@ -39,7 +39,7 @@ from srlteach.foundations.distributions import expectation, lottery, stationary_
 from srlteach.foundations.utility import crra_utility, euler_consumption, marginal_utility
 from srlteach.foundations.validation import finite
 from srlteach.solvers.equilibrium import bracket_root
-from srlteach.solvers.household import _golden_section_max, check_iteration
+from srlteach.solvers.household import golden_section_max, check_iteration, iterate_values
 
 
 class SteadyState(NamedTuple):
@@ -189,7 +189,7 @@ def _vfi(economy: HANK, r, w, τ, tol, max_iter, n_golden, n_howard):
                 c, n = consumption_and_labour(resources_by - b_next, wy_y, σ, η)
                 return period_utility(c, n, σ, η) + β * jnp.interp(b_next, b_grid, Ev_y)
 
-            return _golden_section_max(objective, b_grid[0], b_grid[-1], n_golden)
+            return golden_section_max(objective, b_grid[0], b_grid[-1], n_golden)
 
         per_b = jax.vmap(best_b_next, in_axes=(0, None, None))
         return jax.vmap(per_b, in_axes=(1, 0, 1), out_axes=1)(resources, wy, Ev)
@@ -198,18 +198,8 @@ def _vfi(economy: HANK, r, w, τ, tol, max_iter, n_golden, n_howard):
         u, lot = reward(b_next), lottery(b_grid, b_next)
         return jax.lax.fori_loop(0, n_howard, lambda _, v: u + β * expectation(v, lot, Π_y), v)
 
-    def not_converged(state):
-        *_, distance, it = state
-        return (distance >= tol) & (it < max_iter)
-
-    def step(state):
-        v, _, _, it = state
-        b_next = improve(v)
-        v_new = howard(v, b_next)
-        return v_new, b_next, jnp.max(jnp.abs(v_new - v)), it + 1
-
     v0 = reward(jnp.zeros_like(resources)) / (1 - β)
-    _, b_next, distance, it = jax.lax.while_loop(not_converged, step, (v0, jnp.zeros_like(v0), jnp.inf, 0))
+    _, b_next, distance, it = iterate_values(improve, howard, v0, tol, max_iter)
     c, n = consumption_and_labour(resources - b_next, wy, σ, η)
     return c, n, b_next, distance, it
 

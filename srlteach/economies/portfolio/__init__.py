@@ -2,7 +2,9 @@
 
 - `economy`: calibration, factory, prices, the stationary reference without aggregate risk;
 - `srl`: the SPG plug-in (the bond price cleared inside every rollout), simulation,
-  the premium, portfolio shares and Euler errors.
+  the premium, portfolio holdings and Euler errors;
+- `explorer`: the chapter's figure of a trained portfolio at given prices (imported on its
+  own: it needs matplotlib).
 """
 
 from srlteach.economies.portfolio.economy import (

@@ -18,7 +18,7 @@ from srlteach.economies.portfolio.economy import (
     stationary_reference,
 )
 from srlteach.foundations.distributions import AssetLocator, asset_locator, fast_lottery, linear_interpolation, push_forward
-from srlteach.foundations.markets import clear_market
+from srlteach.foundations.markets import clear_market, refine_price
 from srlteach.foundations.utility import crra_utility, euler_consumption, marginal_utility
 from srlteach.learning.spg import BondIncomeDynamics, Prices, SPGConfig, Step, interpolate, locate_prices, policy
 
@@ -146,9 +146,9 @@ class PortfolioSPG(BondIncomeDynamics):
         The bond demand Z(q) = Σ b′(s, ω; q) g is evaluated at every q node (the shares read
         at (q_k, R, w)); `clear_market` brackets its sign change. Between two nodes the
         shares are linear in q but b′ is not (it divides by q), so Illinois steps on the
-        bracketing interval refine q until Z(q) with the interpolated shares, the demand
-        the households will act on, is zero up to rounding; the residual reported is that
-        Z(q). Outside the grid q is clipped to its edge and the residual is the imbalance.
+        bracketing interval (`refine_price`) refine q until Z(q) with the interpolated shares,
+        the demand the households will act on, is zero up to rounding; the residual reported
+        is that Z(q). Outside the grid q is clipped to its edge and the residual is the imbalance.
         """
         e = self.economy
         log_z, K = a[0], a[1]
@@ -156,36 +156,19 @@ class PortfolioSPG(BondIncomeDynamics):
         location, _ = locate_prices((e.R_grid, e.w_grid), jnp.stack([R, w]))
         shares = jax.tree.map(lambda leaf: _at_every_q(leaf, location), table)  # (n_q, n_x, n_y) each
 
-        def demand(s, ω, q):
+        def holdings_at(s, ω, q):  # (Σ b′ g, Σ k′ g) at the shares s, ω and bond price q
             choice = portfolio_choice(e, s, ω, q, w)
             return jnp.sum(g * choice.b_next), jnp.sum(g * choice.k_next)
 
-        Z = jax.vmap(lambda s, ω, q: demand(s, ω, q)[0])(shares["s"], shares["ω"], e.q_grid)
+        def demand(q):  # the shares linear in q between nodes, as the policy reads them
+            location, _ = locate_prices((e.q_grid,), q[None])
+            at_q = jax.tree.map(lambda x: interpolate(x, location), shares)
+            return holdings_at(at_q["s"], at_q["ω"], q)
+
+        Z = jax.vmap(lambda s, ω, q: holdings_at(s, ω, q)[0])(shares["s"], shares["ω"], e.q_grid)
         market = clear_market(e.q_grid, Z)
-        k = jnp.clip(jnp.sum(market.price >= e.q_grid) - 1, 0, e.q_grid.size - 2)
-
-        def between(t):  # Z at q_k + t (q_{k+1} - q_k), shares interpolated like the policy
-            mix = lambda x: (1 - t) * x[k] + t * x[k + 1]
-            return demand(mix(shares["s"]), mix(shares["ω"]), mix(e.q_grid))
-
-        def illinois(state, _):
-            lo, hi, Z_lo, Z_hi, side = state
-            t = jnp.where(Z_hi != Z_lo, (lo * Z_hi - hi * Z_lo) / (Z_hi - Z_lo), lo)
-            Z_t = between(t)[0]
-            same_as_lo = (Z_t <= 0) == (Z_lo <= 0)
-            lo, Z_lo_new = jnp.where(same_as_lo, t, lo), jnp.where(same_as_lo, Z_t, Z_lo)
-            hi, Z_hi_new = jnp.where(same_as_lo, hi, t), jnp.where(same_as_lo, Z_hi, Z_t)
-            # Illinois: halve the value at the end kept twice in a row
-            Z_hi_new = jnp.where(same_as_lo & (side == 1), Z_hi_new / 2, Z_hi_new)
-            Z_lo_new = jnp.where(~same_as_lo & (side == -1), Z_lo_new / 2, Z_lo_new)
-            return (lo, hi, Z_lo_new, Z_hi_new, jnp.where(same_as_lo, 1, -1).astype(side.dtype)), t
-
-        one = jnp.ones((), Z.dtype)
-        _, ts = jax.lax.scan(illinois, (0 * one, one, Z[k], Z[k + 1], jnp.zeros((), jnp.int32)), None, length=REFINEMENTS, unroll=True)
-        edge_t = jnp.where(market.edge < 0, 0.0, 1.0).astype(Z.dtype)
-        t = jnp.where(market.out_of_grid, edge_t, ts[-1])
-        bonds, capital = between(t)
-        q = (1 - t) * e.q_grid[k] + t * e.q_grid[k + 1]
+        q = refine_price(lambda q: demand(q)[0], market, e.q_grid, Z, REFINEMENTS)
+        bonds, capital = demand(q)
         p = jnp.stack([q, R, w])
         location, outside = locate_prices((e.q_grid, e.R_grid, e.w_grid), p)
         return Prices(p, location, {"bonds": bonds}, outside | market.out_of_grid, {"K": capital})
@@ -306,7 +289,6 @@ class Holdings(NamedTuple):
     b_next: jax.Array
     k_next: jax.Array
     ω: jax.Array  # portfolio share of capital in savings above the limit, k′/(q (b′+1) + k′)
-    leverage: jax.Array  # k′/(q b′ + k′): capital per unit of net worth saved (> 1: borrows to hold capital)
 
 
 def holdings(model: PortfolioSPG, θ, g, a) -> tuple[Holdings, Prices]:
@@ -316,9 +298,7 @@ def holdings(model: PortfolioSPG, θ, g, a) -> tuple[Holdings, Prices]:
     action = policy(model, table, a, p)
     q, _, w = p.values
     choice = portfolio_choice(model.economy, action["s"], action["ω"], q, w)
-    net = q * choice.b_next + choice.k_next
-    leverage = jnp.where(net > 1e-6, choice.k_next / jnp.maximum(net, 1e-6), jnp.inf)
-    return Holdings(choice.c, choice.b_next, choice.k_next, action["ω"], leverage), p
+    return Holdings(choice.c, choice.b_next, choice.k_next, action["ω"]), p
 
 
 class PortfolioEulerErrors(NamedTuple):
