@@ -284,3 +284,13 @@ def test_without_aggregate_risk_the_trained_economy_sits_near_the_steady_state()
     assert np.abs(np.asarray(path.prices.residual["bonds"])[-50:]).max() < 1e-3
     g, a = jax.tree.map(lambda x: x[-1, 0], path.g["households"]), jax.tree.map(lambda x: x[-1, 0], path.aggregate)
     assert abs(float(phillips_curve_residual_at(result.model, result.model.actions(result.θ), g, a))) < 1e-4
+
+
+def test_solve_refuses_grids_that_cannot_clear_at_the_start(small):
+    """Grids that hold the steady-state prices but too tightly for the initial policy's
+    clearing wage: `solve` refuses before training (`HANKSPG.check_policy`)."""
+    economy, steady, _ = small
+    tight = create_hank("book", n_b=30, n_i=5, n_w=5, n_z=3, w_min=steady.w - 1e-4, w_max=steady.w + 1e-4)
+    model = hank_spg(tight, steady)
+    with pytest.raises(ValueError, match="cannot bracket clearing at the steady state"):
+        spg.solve(model, spg.SPGConfig(N=2, T=10, max_epochs=1, chunk=1, dtype="float64"))

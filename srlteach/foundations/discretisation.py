@@ -128,3 +128,9 @@ def check_grid(grid, name: str):
     check_finite_array(grid, name)
     if grid.size > 1 and not (np.diff(grid) > 0).all():
         raise ValueError(f"{name} must be strictly increasing")
+
+
+def ar1_step(x, ρ: float, ν: float, ε):
+    """x′ = ρ x + ν sqrt(1-ρ²) ε: one step of an AR(1) whose unconditional s.d. is ν, driven
+    by a standard normal ε (the aggregate shocks z and e of models.md)."""
+    return ρ * x + ν * math.sqrt(1 - ρ**2) * ε

@@ -67,6 +67,7 @@ import numpy as np
 
 from srlteach.economies.hank.economy import HANK, check_grids, dividends, household_income, nominal_rate, real_rate, transfers
 from srlteach.economies.hank.steady_state import egm_iteration
+from srlteach.foundations.discretisation import ar1_step
 from srlteach.foundations.distributions import AssetLocator, asset_locator, fast_lottery
 from srlteach.foundations.markets import clear_market, refine_price
 from srlteach.foundations.utility import crra_utility
@@ -259,8 +260,7 @@ class HANKSPG(MultiAgentEconomy):
     def next_aggregate(self, a, ε, prices):
         """z and e move by their AR(1)s; i_{t+1} = R̄ (1 + Π_t)^φ e^(e_t) - 1."""
         e = self.economy
-        log_z = e.ρ_z * a.log_z + e.ν_z * math.sqrt(1 - e.ρ_z**2) * ε[0]
-        shock = e.ρ_e * a.e + e.ν_e * math.sqrt(1 - e.ρ_e**2) * ε[1]
+        log_z, shock = ar1_step(a.log_z, e.ρ_z, e.ν_z, ε[0]), ar1_step(a.e, e.ρ_e, e.ν_e, ε[1])
         return HANKState(log_z, shock, nominal_rate(e, prices.outcomes["Π"], a.e))
 
     def aggregates(self, table, a: HANKState, g, w, Π, location) -> Aggregates:
@@ -305,7 +305,19 @@ class HANKSPG(MultiAgentEconomy):
         return Prices(p, location, residual, market.out_of_grid | outside | i_outside, outcomes)
 
     def check_policy(self, table):
-        pass
+        """Raise ValueError unless the bond market clears inside the w grid at the warm-up
+        state (the steady state's distribution and nominal rate, z = 1, e = 0)."""
+        e = self.economy
+        dtype = self.households.g0.dtype
+        a = HANKState(jnp.zeros((), dtype), jnp.zeros((), dtype), jnp.asarray(self.i_start, dtype))
+        prices = self.prices(table, a, {"households": self.households.g0})
+        if bool(prices.out_of_grid):
+            w, i_next = float(prices.values[1]), float(prices.values[0])
+            raise ValueError(
+                f"the price grids cannot bracket clearing at the steady state under the initial policy: the "
+                f"bond market settles at w = {w:.4g}, i_next = {i_next:.4g} with w grid [{float(e.w_grid[0]):.4g}, "
+                f"{float(e.w_grid[-1]):.4g}] and i grid [{float(e.i_grid[0]):.4g}, {float(e.i_grid[-1]):.4g}]; widen them"
+            )
 
 
 def hank_spg(economy: HANK, steady) -> HANKSPG:

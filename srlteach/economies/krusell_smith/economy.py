@@ -18,7 +18,8 @@ import jax
 import jax.numpy as jnp
 
 from srlteach.foundations import budget
-from srlteach.foundations.discretisation import asset_grid, check_chain_settings, stationary_markov, tauchen
+from srlteach.foundations.production import marginal_products
+from srlteach.foundations.discretisation import ar1_step, asset_grid, check_chain_settings, stationary_markov, tauchen
 from srlteach.foundations.validation import economy_settings
 from srlteach.solvers.equilibrium import Market
 
@@ -118,10 +119,8 @@ def create_krusell_smith(scale: str = "book", **overrides) -> KrusellSmith:
 
 def prices(economy: KrusellSmith, K, z=1.0):
     """(r, w) = (α z (K/L)^(α-1) - δ, (1-α) z (K/L)^α): the firm's marginal products."""
-    α, δ, L = economy.α, economy.δ, economy.L
-    r = α * z * (K / L) ** (α - 1) - δ
-    w = (1 - α) * z * (K / L) ** α
-    return r, w
+    mpk, w = marginal_products(economy.α, K, economy.L, z)
+    return mpk - economy.δ, w
 
 
 def capital_demand(economy: KrusellSmith, r, z=1.0):
@@ -152,8 +151,7 @@ class AggregatePath(NamedTuple):
 
 def next_log_z(economy: KrusellSmith, log_z, ε):
     """log z′ = ρ_z log z + ν_z sqrt(1-ρ_z²) ε: ν_z is the unconditional s.d. of log z."""
-    ρ, ν = economy.ρ_z, economy.ν_z
-    return ρ * log_z + ν * jnp.sqrt(1 - ρ**2) * ε
+    return ar1_step(log_z, economy.ρ_z, economy.ν_z, ε)
 
 
 def log_z_path(economy: KrusellSmith, key, T: int, log_z0=0.0):

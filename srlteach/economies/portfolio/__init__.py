@@ -7,20 +7,13 @@
   own: it needs matplotlib).
 """
 
-from srlteach.economies.portfolio.economy import (
-    Portfolio,
-    create_portfolio,
-    prices,
-    capital_from_wealth,
-    stationary_reference,
-)
+from srlteach.economies.portfolio.economy import create_portfolio, stationary_reference
 from srlteach.economies.portfolio.srl import (
     SPG_PAPER,
     SPG_BOOK,
     portfolio_choice,
     portfolio_spg,
     simulate_aggregates,
-    expected_return,
     holdings,
     euler_errors,
 )

@@ -26,7 +26,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from srlteach.foundations.discretisation import asset_grid, check_chain_settings, stationary_markov, tauchen
+from srlteach.foundations.production import marginal_products
+from srlteach.foundations.discretisation import ar1_step, asset_grid, check_chain_settings, stationary_markov, tauchen
 from srlteach.foundations.validation import economy_settings
 from srlteach.solvers.equilibrium import Market, stationary_equilibrium
 
@@ -147,10 +148,8 @@ def create_portfolio(scale: str = "book", **overrides) -> Portfolio:
 
 def prices(economy: Portfolio, K, z=1.0):
     """(R, w) = (α z (K/L)^(α-1) + 1 - δ, (1-α) z (K/L)^α): the firm's marginal products."""
-    α, δ, L = economy.α, economy.δ, economy.L
-    R = α * z * (K / L) ** (α - 1) + 1 - δ
-    w = (1 - α) * z * (K / L) ** α
-    return R, w
+    mpk, w = marginal_products(economy.α, K, economy.L, z)
+    return mpk + 1 - economy.δ, w
 
 
 def capital_from_wealth(economy: Portfolio, X, z=1.0, iterations: int = 30):
@@ -172,8 +171,7 @@ def capital_from_wealth(economy: Portfolio, X, z=1.0, iterations: int = 30):
 
 def next_log_z(economy: Portfolio, log_z, ε):
     """log z′ = ρ_z log z + ν_z sqrt(1-ρ_z²) ε: ν_z is the unconditional s.d. of log z."""
-    ρ, ν = economy.ρ_z, economy.ν_z
-    return ρ * log_z + ν * jnp.sqrt(1 - ρ**2) * ε
+    return ar1_step(log_z, economy.ρ_z, economy.ν_z, ε)
 
 
 # ---------------------------------------------------------------------------------------
