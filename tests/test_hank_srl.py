@@ -9,8 +9,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from srlteach.economies.hank.economy import create_hank
-from srlteach.economies.hank.srl import INFLATION_BOUND, Firm
+from srlteach.economies.hank.economy import create_hank, dividends, transfers
+from srlteach.economies.hank.accuracy import impulse_responses, phillips_curve_residual_at
+from srlteach.economies.hank.srl import INFLATION_BOUND, SPG_BOOK, Firm, hank_spg, household_choices
+from srlteach.economies.hank.steady_state import steady_state
 from srlteach.learning import spg
 
 T = 6  # dates of the known path; the firm's table has one z node per date (and one at T)
@@ -80,7 +82,7 @@ def _known_path(economy, Π, Y, r):
 def _gradient(model, table):
     g0 = model.initial_distribution()
     start = spg.initial_state(model, 1, jax.random.PRNGKey(0))
-    value, gradient, path = spg.value_and_gradient(model, table, start.g, start.a, jax.random.PRNGKey(1), T, spg.objective_distribution(model))
+    value, gradient, _ = spg.value_and_gradient(model, table, start.g, start.a, jax.random.PRNGKey(1), T, spg.objective_distribution(model))
     assert g0["firm"].tolist() == [1.0, 0.0]
     return value, np.asarray(gradient["firm"][:T, 0, 0])
 
@@ -167,8 +169,6 @@ def test_firm_policy_is_bounded():
 # The whole economy
 # ---------------------------------------------------------------------------------------
 
-from srlteach.economies.hank.srl import HANKState, hank_spg  # noqa: E402
-from srlteach.economies.hank.steady_state import steady_state  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -218,9 +218,7 @@ def test_bond_market_clears_inside_the_rollout(small):
 def test_the_spec_initial_policy_cannot_clear_the_bond_market(small):
     """models.md's "save half, work 1.5": at the steady-state distribution its bond demand is
     flat in the wage and far below B (the reason for `steady_policy`, see its docstring)."""
-    economy, steady, model = small
-    from srlteach.economies.hank.srl import household_choices
-    from srlteach.economies.hank.economy import dividends, transfers
+    economy, steady, _ = small
 
     g, y = steady.g, economy.y_grid
     action = {"save": jnp.full(g.shape, 0.5), "hours": jnp.full(g.shape, 1.5)}
@@ -254,8 +252,6 @@ def test_grids_that_miss_the_steady_state_are_refused():
 
 
 def test_impulse_responses_refuse_an_unknown_shock(small):
-    from srlteach.economies.hank.accuracy import impulse_responses
-
     _, _, model = small
     start = spg.initial_state(model, 2, jax.random.PRNGKey(0))
     with pytest.raises(ValueError, match="shock must be 'z'"):
@@ -267,9 +263,6 @@ def test_without_aggregate_risk_the_trained_economy_sits_near_the_steady_state()
     holds and (Π, r, w) are close to the EGM steady state. The gap in r (8 bp measured) is
     the households' truncation at T = 182 without a terminal value: they save a little less
     than the infinitely lived EGM household, and r rises to clear the bonds."""
-    from srlteach.economies.hank.accuracy import phillips_curve_residual_at
-    from srlteach.economies.hank.srl import SPG_BOOK
-
     jax.config.update("jax_enable_x64", True)
     economy = create_hank("book", n_b=30, n_i=5, n_w=5, n_z=3, ν_z=0.0, ν_e=0.0)
     steady = steady_state(economy)
@@ -289,7 +282,7 @@ def test_without_aggregate_risk_the_trained_economy_sits_near_the_steady_state()
 def test_solve_refuses_grids_that_cannot_clear_at_the_start(small):
     """Grids that hold the steady-state prices but too tightly for the initial policy's
     clearing wage: `solve` refuses before training (`HANKSPG.check_policy`)."""
-    economy, steady, _ = small
+    _, steady, _ = small
     tight = create_hank("book", n_b=30, n_i=5, n_w=5, n_z=3, w_min=steady.w - 1e-4, w_max=steady.w + 1e-4)
     model = hank_spg(tight, steady)
     with pytest.raises(ValueError, match="cannot bracket clearing at the steady state"):

@@ -58,12 +58,10 @@ clipped to the edge and counted in `out_of_grid`.
 """
 
 import dataclasses
-import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from srlteach.economies.hank.economy import HANK, check_grids, dividends, household_income, nominal_rate, real_rate, transfers
 from srlteach.economies.hank.steady_state import egm_iteration
@@ -351,7 +349,7 @@ def steady_policy(economy: HANK, steady, tol: float = 1e-9, bound: float = 1e-4)
     e = economy
     i_next, w = (x.ravel() for x in jnp.meshgrid(e.i_grid, e.w_grid, indexing="ij"))
     r = real_rate(i_next, steady.Π)  # the real return of bonds bought at i_{t+1} when Π stays at the steady state
-    c, n, b_next, distance, _ = jax.vmap(lambda r, w: egm_iteration(e, r, w, steady.τ, steady.c, tol, 20_000))(r, w)
+    _, n, b_next, distance, _ = jax.vmap(lambda r, w: egm_iteration(e, r, w, steady.τ, steady.c, tol, 20_000))(r, w)
     if not float(distance.max()) < tol:
         raise RuntimeError(f"the households' constant-price policies did not converge (sup change {float(distance.max()):.3g})")
     x = (1 + r)[:, None, None] * e.b_grid[:, None] + household_income(e, w[:, None, None], e.y_grid, n, steady.τ)
