@@ -9,6 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from srlteach.economies.hank import create_hank, hank_spg, steady_state  # noqa: E402
+from srlteach.economies.hank.accuracy import impulse_responses  # noqa: E402
 from srlteach.economies.hank.explorer import impulse_response_explorer  # noqa: E402
 from srlteach.learning import spg  # noqa: E402
 
@@ -70,10 +71,9 @@ def test_explorer_refuses_bad_inputs(tiny, kwargs, message):
 
 def test_responses_name_both_nominal_rates_and_the_real_return(tiny):
     """i_{t+1} set at t is the i paid at t + 1; r_t is the ex-post real return (Fisher, path by path)."""
-    from srlteach.economies.hank.explorer import responses
 
     model, θ, start = tiny
-    irf = responses(model, θ, start, jax.random.PRNGKey(3), 4, "e", 1.0)
+    irf = impulse_responses(model, θ, start, jax.random.PRNGKey(3), 4, "e", 1.0)
     np.testing.assert_allclose(irf["i"][1:], irf["i_next"][:-1], atol=1e-15)
     assert irf["i"][0] == 0.0  # predetermined
     assert irf["e"][0] == pytest.approx(model.economy.ν_e * np.sqrt(1 - model.economy.ρ_e**2), rel=1e-12)
@@ -84,21 +84,19 @@ def test_responses_name_both_nominal_rates_and_the_real_return(tiny):
 
 def test_repeats_add_independent_pairs(tiny):
     """More pairs per state: the shock's own path is the same AR(1) decay, the rest finite."""
-    from srlteach.economies.hank.explorer import responses
 
     model, θ, start = tiny
     e = model.economy
-    irf = responses(model, θ, start, jax.random.PRNGKey(4), 4, "z", 1.0, repeats=2)
+    irf = impulse_responses(model, θ, start, jax.random.PRNGKey(4), 4, "z", 1.0, repeats=2)
     expected = e.ν_z * np.sqrt(1 - e.ρ_z**2) * e.ρ_z ** np.arange(4)
     np.testing.assert_allclose(irf["shock"], expected, rtol=1e-9)
     assert all(np.isfinite(x).all() for x in irf.values())
 
 
 def test_responses_refuse_bad_inputs(tiny):
-    from srlteach.economies.hank.explorer import responses
 
     model, θ, start = tiny
     with pytest.raises(ValueError, match="shock must be 'z'"):
-        responses(model, θ, start, jax.random.PRNGKey(0), 4, "tfp")
+        impulse_responses(model, θ, start, jax.random.PRNGKey(0), 4, "tfp")
     with pytest.raises(ValueError, match="repeats"):
-        responses(model, θ, start, jax.random.PRNGKey(0), 4, "z", repeats=0)
+        impulse_responses(model, θ, start, jax.random.PRNGKey(0), 4, "z", repeats=0)

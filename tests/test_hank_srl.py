@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from srlteach.economies.hank.economy import create_hank, dividends, transfers
-from srlteach.economies.hank.accuracy import impulse_responses, phillips_curve_residual_at
+from srlteach.economies.hank.accuracy import phillips_curve_residual_at
 from srlteach.economies.hank.srl import INFLATION_BOUND, SPG_BOOK, Firm, hank_spg, household_choices
 from srlteach.economies.hank.steady_state import steady_state
 from srlteach.learning import spg
@@ -249,13 +249,6 @@ def test_grids_that_miss_the_steady_state_are_refused():
         hank_spg(create_hank("book", n_b=30, n_i=5, n_w=5, n_z=3, w_min=0.5, w_max=0.85), steady)
     with pytest.raises(ValueError, match="the i grid .* lower i_min"):
         hank_spg(create_hank("book", n_b=30, n_i=5, n_w=5, n_z=3, i_min=0.03, i_max=0.06), steady)
-
-
-def test_impulse_responses_refuse_an_unknown_shock(small):
-    _, _, model = small
-    start = spg.initial_state(model, 2, jax.random.PRNGKey(0))
-    with pytest.raises(ValueError, match="shock must be 'z'"):
-        impulse_responses(model, model.initial_parameters(), start, jax.random.PRNGKey(1), 5, shock="tfp")
 
 
 def test_without_aggregate_risk_the_trained_economy_sits_near_the_steady_state():

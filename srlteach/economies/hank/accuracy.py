@@ -18,6 +18,7 @@ from srlteach.economies.hank.economy import phillips_curve_residual
 from srlteach.economies.hank.srl import HANKSPG, HANKState, household_choices
 from srlteach.foundations.distributions import linear_interpolation, lottery
 from srlteach.foundations.utility import euler_consumption, marginal_utility
+from srlteach.foundations.validation import whole_number
 from srlteach.learning.spg import Path, SPGState, policy, simulate
 
 
@@ -108,47 +109,46 @@ def visited_states(path: Path, dates, paths) -> tuple:
     return g, a
 
 
-class ImpulseResponses(NamedTuple):
-    """Mean differences, shocked minus baseline, over paired paths: (T,) each."""
-
-    Π: np.ndarray
-    i: np.ndarray
-    r: np.ndarray
-    w: np.ndarray
-    Y: np.ndarray  # relative: Y_shocked / Y_base - 1
-    C: np.ndarray  # relative
-    log_z: np.ndarray
-    e: np.ndarray
+SHOCK_NAMES = {"z": "TFP", "e": "monetary"}
 
 
-def impulse_responses(model: HANKSPG, θ, start: SPGState, key, T: int, shock: str, size: float = 1.0) -> ImpulseResponses:
-    """Generalised impulse responses by simulation: paired paths from the same states `start`
-    (e.g. the trained policy's ergodic set), the same future innovations (common random
-    numbers), and at date 0 an extra innovation of `size` standard deviations to log z
-    (shock="z") or to e (shock="e"). The nominal rate is predetermined, so a monetary shock
-    moves i (and r) from date 1 on; it reaches date 0 only through what agents observe.
+def impulse_responses(model, θ, start: SPGState, key, T: int, shock: str, size: float = 1.0, repeats: int = 1) -> dict:
+    """Generalised impulse responses: mean over paired paths of shocked minus baseline, (T,) each.
+
+    Both paths of a pair start from the same state of `start`, see the same innovations, and
+    the shocked one gets an extra innovation of `size` s.d. to log z (shock="z") or e
+    (shock="e") at date 0 (common random numbers: the responses are not sampling noise of
+    two independent simulations). The nominal rate i_t is predetermined, so a monetary
+    shock moves i_{t+1} (and through Π_t the ex-post r_t) at date 0, and i_t from date 1. Each state of `start` starts
+    `repeats` pairs, with independent innovations drawn from `key`. Keys: "Π", "i" (i_t),
+    "i_next" (i_{t+1}), "r" (the ex-post real return r_t), "w", "Y" and "C" (relative:
+    shocked/baseline - 1), "log_z", "e", and "shock" (the shocked process). Raises
+    ValueError for an unknown shock or repeats < 1.
     """
-    e = model.economy
-    if shock not in ("z", "e"):
+    if shock not in SHOCK_NAMES:
         raise ValueError(f"shock must be 'z' (TFP) or 'e' (monetary), got shock = {shock!r}")
+    repeats = whole_number(repeats, "pairs of paths per state", symbol="repeats")
+    e = model.economy
     ρ, ν = (e.ρ_z, e.ν_z) if shock == "z" else (e.ρ_e, e.ν_e)
-    innovation = size * ν * np.sqrt(1 - ρ**2)
     field = "log_z" if shock == "z" else "e"
+    innovation = size * ν * np.sqrt(1 - ρ**2)
     shocked_start = start._replace(a=start.a._replace(**{field: getattr(start.a, field) + innovation}))
     N = jax.tree.leaves(start.a)[0].shape[0]
-    base, shocked = (simulate(model, θ, key, N, T, start=s) for s in (start, shocked_start))
-
-    def difference(f, relative=False):
-        x, y = np.asarray(f(base), np.float64), np.asarray(f(shocked), np.float64)
-        return ((y / x - 1) if relative else (y - x)).mean(axis=1)
-
-    return ImpulseResponses(
-        Π=difference(lambda p: p.prices.outcomes["Π"]),
-        i=difference(lambda p: p.prices.outcomes["i"]),
-        r=difference(lambda p: p.prices.values[..., 0]),
-        w=difference(lambda p: p.prices.values[..., 1]),
-        Y=difference(lambda p: p.prices.outcomes["Y"], relative=True),
-        C=difference(lambda p: p.aggregates["C"], relative=True),
-        log_z=difference(lambda p: p.aggregate.log_z),
-        e=difference(lambda p: p.aggregate.e),
-    )
+    pairs = [[simulate(model, θ, k, N, T, start=s) for s in (start, shocked_start)] for k in jax.random.split(key, repeats)]
+    series = {
+        "Π": lambda p: p.prices.outcomes["Π"],
+        "i": lambda p: p.prices.outcomes["i"],
+        "i_next": lambda p: p.prices.values[..., 0],
+        "r": lambda p: p.prices.outcomes["r"],
+        "w": lambda p: p.prices.values[..., 1],
+        "Y": lambda p: p.prices.outcomes["Y"],
+        "C": lambda p: p.aggregates["C"],
+        "log_z": lambda p: p.aggregate.log_z,
+        "e": lambda p: p.aggregate.e,
+    }
+    out = {}
+    for name, f in series.items():
+        x, y = (np.concatenate([np.asarray(f(pair[j]), np.float64) for pair in pairs], axis=1) for j in (0, 1))
+        out[name] = ((y / x - 1) if name in ("Y", "C") else (y - x)).mean(axis=1)
+    out["shock"] = out[field]
+    return out

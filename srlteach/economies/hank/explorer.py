@@ -5,20 +5,17 @@ monetary (shock="e") innovation of `size` standard deviations, divided by `size`
 those of a +1 s.d. innovation. Where the economy responds linearly the two curves coincide;
 where they part, the nonlinearity that a global solution keeps is on the page.
 
-`responses` computes them from the paired paths of `srlteach.economies.hank.accuracy.
-impulse_responses` (the same states, the same future innovations, an extra innovation at
-date 0), for both nominal rates, i_t (predetermined) and i_{t+1} (the rate on the bonds
-bought at t, which households observe), and for the ex-post real return r_t.
+The responses are `srlteach.economies.hank.accuracy.impulse_responses`: paired paths from
+the same states with the same future innovations and an extra innovation at date 0.
 """
 
 import jax
 import matplotlib.pyplot as plt
 import numpy as np
 
+from srlteach.economies.hank.accuracy import SHOCK_NAMES, impulse_responses
 from srlteach.foundations.validation import finite, whole_number
-from srlteach.learning.spg import SPGState, simulate
-
-SHOCK_NAMES = {"z": "TFP", "e": "monetary"}
+from srlteach.learning.spg import SPGState
 
 # (key of `responses`, panel title, factor to the plotted unit, unit)
 PANELS = (
@@ -32,46 +29,6 @@ PANELS = (
 )
 
 
-def responses(model, θ, start: SPGState, key, T: int, shock: str, size: float = 1.0, repeats: int = 1) -> dict:
-    """Generalised impulse responses: mean over paired paths of shocked minus baseline, (T,) each.
-
-    Both paths of a pair start from the same state of `start`, see the same innovations, and
-    the shocked one gets an extra innovation of `size` s.d. to log z (shock="z") or e
-    (shock="e") at date 0 (as `accuracy.impulse_responses`). Each state of `start` starts
-    `repeats` pairs, with independent innovations drawn from `key`. Keys: "Π", "i" (i_t),
-    "i_next" (i_{t+1}), "r" (the ex-post real return r_t), "w", "Y" and "C" (relative:
-    shocked/baseline - 1), "log_z", "e", and "shock" (the shocked process). Raises
-    ValueError for an unknown shock or repeats < 1.
-    """
-    if shock not in SHOCK_NAMES:
-        raise ValueError(f"shock must be 'z' (TFP) or 'e' (monetary), got shock = {shock!r}")
-    repeats = whole_number(repeats, "pairs of paths per state", symbol="repeats")
-    e = model.economy
-    ρ, ν = (e.ρ_z, e.ν_z) if shock == "z" else (e.ρ_e, e.ν_e)
-    field = "log_z" if shock == "z" else "e"
-    innovation = size * ν * np.sqrt(1 - ρ**2)
-    shocked_start = start._replace(a=start.a._replace(**{field: getattr(start.a, field) + innovation}))
-    N = jax.tree.leaves(start.a)[0].shape[0]
-    pairs = [[simulate(model, θ, k, N, T, start=s) for s in (start, shocked_start)] for k in jax.random.split(key, repeats)]
-    series = {
-        "Π": lambda p: p.prices.outcomes["Π"],
-        "i": lambda p: p.prices.outcomes["i"],
-        "i_next": lambda p: p.prices.values[..., 0],
-        "r": lambda p: p.prices.outcomes["r"],
-        "w": lambda p: p.prices.values[..., 1],
-        "Y": lambda p: p.prices.outcomes["Y"],
-        "C": lambda p: p.aggregates["C"],
-        "log_z": lambda p: p.aggregate.log_z,
-        "e": lambda p: p.aggregate.e,
-    }
-    out = {}
-    for name, f in series.items():
-        x, y = (np.concatenate([np.asarray(f(pair[j]), np.float64) for pair in pairs], axis=1) for j in (0, 1))
-        out[name] = ((y / x - 1) if name in ("Y", "C") else (y - x)).mean(axis=1)
-    out["shock"] = out[field]
-    return out
-
-
 def impulse_response_explorer(model, θ, start: SPGState, shock: str = "z", size: float = 1.0, T: int = 24, seed: int = 0,
                               repeats: int = 1):
     """Figure: responses per standard deviation to a `size`-s.d. `shock` ("z" or "e"), and to +1 s.d.
@@ -79,7 +36,7 @@ def impulse_response_explorer(model, θ, start: SPGState, shock: str = "z", size
     model, θ : a HANK plug-in (`hank_spg`) and its policy parameters (e.g. `SPGResult.model`,
     `SPGResult.θ`). start : the states the paired paths start from (e.g. `SPGResult.state`,
     the trained policy's ergodic set). T : periods shown. seed : the common random numbers.
-    repeats : pairs of paths per state of `start` (`responses`).
+    repeats : pairs of paths per state of `start` (`impulse_responses`).
 
     Each panel shows (shocked - baseline)/size, averaged over the paths of `start`: inflation,
     the nominal rate i_{t+1} set at t, the ex-post real return r_t, the wage (in levels ×100),
@@ -94,7 +51,7 @@ def impulse_response_explorer(model, θ, start: SPGState, shock: str = "z", size
     T = whole_number(T, "number of periods T", least=2, symbol="T")
     repeats = whole_number(repeats, "pairs of paths per state", symbol="repeats")
     key = jax.random.PRNGKey(seed)
-    per_unit = lambda s: {name: x / s for name, x in responses(model, θ, start, key, T, shock, s, repeats).items()}
+    per_unit = lambda s: {name: x / s for name, x in impulse_responses(model, θ, start, key, T, shock, s, repeats).items()}
     chosen = per_unit(size)
     one = chosen if size == 1 else per_unit(1.0)
 
