@@ -12,8 +12,9 @@ policy gradient of its own objective (`srlteach.learning.spg`, several agents):
 r_t the ex-post real return (1 + i_t)/(1 + Π_t) - 1 on last period's bonds. We measured
 what that implies: the bond market then pins r_t near its steady-state value at every date,
 so Π_t = (1 + i_t)/(1 + r_t) - 1 follows from the predetermined i_t, the Taylor rule sets
-i_{t+1} ≈ φ Π_t, and with φ = 1.5 inflation runs away within a dozen periods (every price
-on a grid edge after 20 periods under the initial policy; the chapter shows it). The
+i_{t+1} ≈ φ Π_t, and with φ = 1.5 inflation runs away (measured while building this
+plug-in: under the initial policy every price sat on a grid edge within 20 periods, and 225
+epochs of training ended with every price clipped; the chapter gives the algebra). The
 paper's slides have households observe the bond price q and w; here that price is the
 nominal rate of the bonds they buy, i_{t+1} (q_t = 1/(1 + i_{t+1})), known when they save.
 Bond demand then moves with the Taylor rule's response to inflation, the bond market pins
