@@ -185,3 +185,16 @@ def test_steady_state_prices_match_the_blocks(hank):
     assert abs(float(i) - float(nominal_rate(hank, -0.004))) < 1e-16
     assert abs(float(r) - float(real_rate(i, -0.004))) < 1e-16
     assert abs(float(phillips_curve_residual(hank, -0.004, w, 1.0, r, 1.0, -0.004))) < 1e-16
+
+
+def test_the_steady_state_value_is_the_bellman_fixed_point_of_its_policy(hank, steady):
+    """v = u(c) - n^(1+η)/(1+η) + β E[v(b′, y′)] on the grid (Young's lottery for b′), and v
+    rises with bonds."""
+    from srlteach.economies.hank.steady_state import period_utility, steady_state_value
+    from srlteach.foundations.distributions import expectation, lottery
+
+    v = steady_state_value(hank, steady)
+    reward = period_utility(steady.c, steady.n, hank.σ, hank.η)
+    Ev = expectation(v, lottery(hank.b_grid, steady.b_next), hank.Π_y)
+    np.testing.assert_allclose(v, reward + hank.β * Ev, atol=1e-9 * float(jnp.abs(v).max()))
+    assert bool(jnp.all(jnp.diff(v, axis=0) > 0))  # more bonds, more value

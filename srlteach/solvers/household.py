@@ -185,7 +185,12 @@ def policy_value(b_next, b_grid, R, income, Π, β, σ, tol=1e-10, max_iter=100_
     sup-norm change is below tol. σ must be a Python number (static).
     """
     u = crra_utility(consumption(b_grid, R, income, b_next), σ)
-    lot = lottery(b_grid, b_next)
+    return value_of_rewards(u, lottery(b_grid, b_next), Π, β, tol, max_iter)[0]
+
+
+def value_of_rewards(u, lot, Π, β, tol=1e-10, max_iter=100_000):
+    """The fixed point of v = u + β A v, with A the lottery `lot` over b and the chain Π:
+    the value of a policy whose period rewards on the grid are u. Returns (v, the last sup change)."""
 
     def not_converged(state):
         _, distance, it = state
@@ -196,8 +201,8 @@ def policy_value(b_next, b_grid, R, income, Π, β, σ, tol=1e-10, max_iter=100_
         v_new = u + β * _expected_value(v, lot, Π)
         return v_new, jnp.max(jnp.abs(v_new - v)), it + 1
 
-    v, _, _ = jax.lax.while_loop(not_converged, step, (u / (1 - β), jnp.inf, 0))
-    return v
+    v, distance, _ = jax.lax.while_loop(not_converged, step, (u / (1 - β), jnp.inf, 0))
+    return v, distance
 
 
 _GOLDEN = (np.sqrt(5.0) - 1) / 2

@@ -31,6 +31,7 @@ from srlteach.economies.hank.steady_state import (
     household_egm,
     egm_iteration,
     household_vfi,
+    steady_state_value,
 )
 from srlteach.economies.hank.srl import (
     SPG_PAPER,
@@ -38,6 +39,7 @@ from srlteach.economies.hank.srl import (
     HANKSPG,
     HANKState,
     hank_spg,
+    with_terminal_value,
     steady_policy,
     household_choices,
 )

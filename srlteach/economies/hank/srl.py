@@ -59,13 +59,13 @@ clipped to the edge and counted in `out_of_grid`.
 """
 
 import dataclasses
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from srlteach.economies.hank.economy import HANK, check_grids, dividends, household_income, nominal_rate, real_rate, transfers
-from srlteach.economies.hank.steady_state import egm_iteration
+from srlteach.economies.hank.steady_state import egm_iteration, steady_state_value
 from srlteach.foundations.discretisation import ar1_step
 from srlteach.foundations.distributions import AssetLocator, asset_locator, fast_lottery
 from srlteach.foundations.markets import clear_market, refine_price
@@ -127,6 +127,8 @@ class Households(BondIncomeDynamics):
     g0: jax.Array  # (n_b, n_y) warm-up distribution: the steady state's
     locator: AssetLocator
     θ_start: dict  # the initial parameters (`steady_policy`)
+    # (n_b, n_y) terminal value v_T, or None: v_T = 0, the paper's truncation (`with_terminal_value`)
+    terminal: Any = dataclasses.field(default=None, kw_only=True)
 
     @property
     def β(self):
@@ -152,6 +154,10 @@ class Households(BondIncomeDynamics):
         reward = crra_utility(choice.c, e.σ) - choice.n ** (1 + e.η) / (1 + e.η)
         outputs = {"C": choice.c, "B": choice.b_next, "N": e.y_grid * choice.n, "short": (choice.cash <= 0).astype(choice.c.dtype)}
         return Step(reward, fast_lottery(self.locator, choice.b_next), outputs)
+
+    def terminal_value(self, a, prices):
+        """v_T on the (b, y) grid (the engine asks only when `self.terminal` is not None)."""
+        return self.terminal
 
 
 @jax.tree_util.register_dataclass
@@ -328,6 +334,15 @@ def hank_spg(economy: HANK, steady) -> HANKSPG:
     θ = steady_policy(economy, steady)
     households = Households(economy, g0, asset_locator(economy.b_grid), θ["households"])
     return HANKSPG(economy, households, Firm(economy, θ["firm"]), float(steady.i))
+
+
+def with_terminal_value(model: HANKSPG, steady) -> HANKSPG:
+    """`model` whose households value the end of each path at v_T = the steady state's value
+    (`steady_state_value`): each path's objective becomes Σ_{t<T} β^t d_tᵀ u_t + β^T d_Tᵀ v_T.
+    Without it (the paper's truncation) a household at T - 1 has no reason to keep bonds, and
+    over T = 182 its policy saves a little less than an infinitely lived one's."""
+    households = dataclasses.replace(model.households, terminal=jnp.asarray(steady_state_value(model.economy, steady), model.households.g0.dtype))
+    return dataclasses.replace(model, households=households)
 
 
 def steady_policy(economy: HANK, steady, tol: float = 1e-9, bound: float = 1e-4) -> dict:

@@ -39,7 +39,7 @@ from srlteach.foundations.distributions import expectation, lottery, stationary_
 from srlteach.foundations.utility import crra_utility, euler_consumption, marginal_utility
 from srlteach.foundations.validation import finite
 from srlteach.solvers.equilibrium import bracket_root
-from srlteach.solvers.household import golden_section_max, check_iteration, iterate_values
+from srlteach.solvers.household import check_iteration, golden_section_max, iterate_values, value_of_rewards
 
 
 class SteadyState(NamedTuple):
@@ -301,3 +301,14 @@ def steady_state(economy: HANK, method: str = "egm", Π_bracket=None, tol: float
     at_inflation = lambda Π: ends[Π] if Π in ends else _at_inflation(economy, Π, method, warm, tol_τ)
     root = bracket_root(at_inflation, Π_lo, Π_hi, tol=tol)
     return SteadyState(**root.value[1], evaluations=warm["evaluations"])
+
+
+def steady_state_value(economy: HANK, steady: SteadyState, tol: float = 1e-10, max_iter: int = 20_000):
+    """The value of the steady-state policy on the (b, y) grid: the fixed point of
+    v = u(c) - n^(1+η)/(1+η) + β E[v(b′, y′)], with b′ read by Young's lottery as in the engine."""
+    max_iter = check_iteration(tol, max_iter)
+    reward = period_utility(steady.c, steady.n, economy.σ, economy.η)
+    v, distance = value_of_rewards(reward, lottery(economy.b_grid, steady.b_next), economy.Π_y, economy.β, tol, max_iter)
+    if not distance < tol:
+        raise RuntimeError(f"the steady-state value did not converge in {max_iter} iterations (sup change {float(distance):.3g})")
+    return v
