@@ -128,30 +128,31 @@ def _epochs(model, config, epochs: int):
     return result.compile_seconds, 1000 * min(result.run_seconds, again.run_seconds) / epochs
 
 
+def _per_epoch(case: str, model, config, epochs: int, slides_epochs=None):
+    """Compile time and time per epoch of `epochs` epochs, and, given the slides' average
+    number of epochs to convergence, the wall time a run of that length would take."""
+    compile_s, epoch_ms = _epochs(model, config, epochs)
+    return dict(
+        case=case,
+        compile_s=compile_s,
+        epoch_ms=epoch_ms,
+        epochs=f"({slides_epochs} in the slides)" if slides_epochs else "",
+        wall_s=f"≈ {slides_epochs * epoch_ms / 1000:.0f} (estimated)" if slides_epochs else "",
+    )
+
+
 def case_paper_huggett():
     from srlteach.economies.huggett import SPG_PAPER, create_huggett, huggett_spg
 
-    compile_s, epoch_ms = _epochs(huggett_spg(create_huggett("paper")), SPG_PAPER, 3)
-    return dict(
-        case="GE Huggett, paper scale (200×3, n_z 30, n_r 20, N 512, T 170), 3 epochs",
-        compile_s=compile_s,
-        epoch_ms=epoch_ms,
-        epochs=f"({SLIDES_EPOCHS} in the slides)",
-        wall_s=f"≈ {SLIDES_EPOCHS * epoch_ms / 1000:.0f} (estimated)",
-    )
+    return _per_epoch("GE Huggett, paper scale (200×3, n_z 30, n_r 20, N 512, T 170), 3 epochs",
+                      huggett_spg(create_huggett("paper")), SPG_PAPER, 3, SLIDES_EPOCHS)
 
 
 def case_paper_ks():
     from srlteach.economies.krusell_smith import SPG_PAPER, create_krusell_smith, krusell_smith_spg
 
-    compile_s, epoch_ms = _epochs(krusell_smith_spg(create_krusell_smith("paper")), SPG_PAPER, 3)
-    return dict(
-        case="Krusell–Smith, paper scale (200×3, 30×50 (r, w), N 512, T 90), 3 epochs",
-        compile_s=compile_s,
-        epoch_ms=epoch_ms,
-        epochs=f"({KS_SLIDES_EPOCHS} in the slides)",
-        wall_s=f"≈ {KS_SLIDES_EPOCHS * epoch_ms / 1000:.0f} (estimated)",
-    )
+    return _per_epoch("Krusell–Smith, paper scale (200×3, 30×50 (r, w), N 512, T 90), 3 epochs",
+                      krusell_smith_spg(create_krusell_smith("paper")), SPG_PAPER, 3, KS_SLIDES_EPOCHS)
 
 
 def case_book_ks():
@@ -171,14 +172,8 @@ def case_book_portfolio():
 def case_paper_portfolio():
     from srlteach.economies.portfolio import SPG_PAPER, create_portfolio, portfolio_spg
 
-    compile_s, epoch_ms = _epochs(portfolio_spg(create_portfolio("paper")), SPG_PAPER, 3)
-    return dict(
-        case="Portfolio choice, paper scale (200×3, 20×30×50 (q, R, w), N 512, T 90), 3 epochs",
-        compile_s=compile_s,
-        epoch_ms=epoch_ms,
-        epochs="",
-        wall_s="",
-    )
+    return _per_epoch("Portfolio choice, paper scale (200×3, 20×30×50 (q, R, w), N 512, T 90), 3 epochs",
+                      portfolio_spg(create_portfolio("paper")), SPG_PAPER, 3)
 
 
 def _hank(scale: str):
@@ -197,14 +192,8 @@ def case_book_hank():
 
 def case_paper_hank():
     model, config = _hank("paper")
-    compile_s, epoch_ms = _epochs(model, config, 2)
-    return dict(
-        case="HANK, paper scale (200×3, 30×30 (i′, w), firm 50×30×30, N 512, T 182, float64), 2 epochs",
-        compile_s=compile_s,
-        epoch_ms=epoch_ms,
-        epochs=f"({HANK_SLIDES_EPOCHS} in the slides)",
-        wall_s=f"≈ {HANK_SLIDES_EPOCHS * epoch_ms / 1000:.0f} (estimated)",
-    )
+    return _per_epoch("HANK, paper scale (200×3, 30×30 (i′, w), firm 50×30×30, N 512, T 182, float64), 2 epochs",
+                      model, config, 2, HANK_SLIDES_EPOCHS)
 
 
 def case_ks1998(scale: str):

@@ -62,3 +62,12 @@ def economy_settings(economy: str, scale: str, overrides: dict, calibration: dic
         raise ValueError(f"unknown {economy} parameter(s) {sorted(unknown)}; known: {sorted(calibration) + sorted(scales[scale])}")
     settings = {**calibration, **scales[scale], **overrides}
     return {name: whole_number(value, *sizes[name]) if name in sizes else finite(value, name) for name, value in settings.items()}
+
+
+def increasing_bounds(settings: dict, names) -> None:
+    """Raise ValueError unless `settings[name + "_min"] < settings[name + "_max"]` for every
+    grid name (NaN fails), naming the grid and both bounds."""
+    for name in names:
+        lo, hi = settings[f"{name}_min"], settings[f"{name}_max"]
+        if not lo < hi:
+            raise ValueError(f"the {name} grid needs {name}_min < {name}_max, got {lo} ≥ {hi}")

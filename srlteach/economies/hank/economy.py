@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 
 from srlteach.foundations.discretisation import asset_grid, check_chain_settings, stationary_markov, tauchen
-from srlteach.foundations.validation import economy_settings
+from srlteach.foundations.validation import economy_settings, increasing_bounds
 
 _static = dict(metadata=dict(static=True))
 
@@ -112,10 +112,7 @@ def create_hank(scale: str = "book", **overrides) -> HANK:
     check_chain_settings(p["n_y"], p["ρ_y"], p["ν_y"])
     check_chain_settings(1, p["ρ_z"], p["ν_z"])  # z and e are simulated continuously: only (ρ, ν) matter
     check_chain_settings(1, p["ρ_e"], p["ν_e"])
-    for name in ("w", "i"):
-        lo, hi = p[f"{name}_min"], p[f"{name}_max"]
-        if not lo < hi:
-            raise ValueError(f"the {name} grid needs {name}_min < {name}_max, got {name}_min = {lo} ≥ {name}_max = {hi}")
+    increasing_bounds(p, ("w", "i"))
     if not p["i_min"] > -1:
         raise ValueError(f"gross nominal rate 1 + i must be > 0 on the grid: i_min must be > -1, got i_min = {p['i_min']}")
     if not p["w_min"] > 0:

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from srlteach.foundations import budget
 from srlteach.foundations.production import marginal_products
 from srlteach.foundations.discretisation import ar1_step, asset_grid, check_chain_settings, stationary_markov, tauchen
-from srlteach.foundations.validation import economy_settings
+from srlteach.foundations.validation import economy_settings, increasing_bounds
 from srlteach.solvers.equilibrium import Market
 
 _static = dict(metadata=dict(static=True))
@@ -90,10 +90,7 @@ def create_krusell_smith(scale: str = "book", **overrides) -> KrusellSmith:
         raise ValueError(f"households cannot borrow in Krusell–Smith: b_min must be ≥ 0, got b_min = {p['b_min']}")
     check_chain_settings(p["n_y"], p["ρ_y"], p["ν_y"])
     check_chain_settings(1, p["ρ_z"], p["ν_z"])  # z is simulated continuously: only (ρ_z, ν_z) matter
-    for name in ("r", "w"):
-        lo, hi = p[f"{name}_min"], p[f"{name}_max"]
-        if not lo < hi:
-            raise ValueError(f"the {name} grid needs {name}_min < {name}_max, got {lo} ≥ {hi}")
+    increasing_bounds(p, ("r", "w"))
     if not p["r_min"] > -1:
         raise ValueError(f"gross return 1 + r must be > 0 on the grid: r_min must be > -1, got r_min = {p['r_min']}")
     if not p["w_min"] > 0:

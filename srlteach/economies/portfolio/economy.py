@@ -28,7 +28,7 @@ import jax.numpy as jnp
 
 from srlteach.foundations.production import marginal_products
 from srlteach.foundations.discretisation import ar1_step, asset_grid, check_chain_settings, stationary_markov, tauchen
-from srlteach.foundations.validation import economy_settings
+from srlteach.foundations.validation import economy_settings, increasing_bounds
 from srlteach.solvers.equilibrium import Market, stationary_equilibrium
 
 _static = dict(metadata=dict(static=True))
@@ -100,10 +100,7 @@ def create_portfolio(scale: str = "book", **overrides) -> Portfolio:
     check_chain_settings(1, p["ρ_z"], p["ν_z"])  # z is simulated continuously: only (ρ_z, ν_z) matter
     if not p["x_max"] > 0:
         raise ValueError(f"the top of the wealth grid x_max must be > 0, got x_max = {p['x_max']}")
-    for name in ("q", "R", "w"):
-        lo, hi = p[f"{name}_min"], p[f"{name}_max"]
-        if not lo < hi:
-            raise ValueError(f"the {name} grid needs {name}_min < {name}_max, got {lo} ≥ {hi}")
+    increasing_bounds(p, ("q", "R", "w"))
     if not p["w_min"] > 0:
         raise ValueError(f"wages must be > 0 on the grid: w_min must be > 0, got w_min = {p['w_min']}")
     if not p["R_min"] > 0:
