@@ -28,6 +28,7 @@ from srlteach.learning.policy_gradient import (
 from srlteach.learning.training import (
     TrainConfig,
     print_progress,
+    progress_bar,
     sup_norm,
     train,
     warmup_exponential_decay,
@@ -110,6 +111,15 @@ def test_print_progress_prints_rounded_lines(capsys):
         progress({"epoch": epoch, "objective": -1.23456, "Δθ": 0.001234, "elapsed": 1.0})
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3 and "objective -1.23" in lines[0] and "Δθ 0.00123" in lines[0]
+
+
+def test_progress_bar_follows_training_and_closes_when_it_converges(capsys):
+    """The bar (a text line outside Jupyter) ends at the epoch where training stopped."""
+    config = TrainConfig(max_epochs=1000, chunk=10, tol=1e-3)
+    result = train(concave_objective, THETA0, optax.sgd(0.1), config, jnp.array(0), progress_bar(1000, "test"))
+    assert result.converged and result.epochs < 1000
+    last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert last.startswith("test:") and f"{result.epochs}/1000" in last and "objective=" in last
 
 
 def test_schedule_is_constant_then_decays():

@@ -195,8 +195,8 @@ def train(
     config : `TrainConfig`; epoch k uses key `fold_in(PRNGKey(config.seed), k)`.
     state0 : initial carried state (any pytree, default None).
     progress : optional callback, called between chunks with a dict summary (epoch,
-        objective, Δθ, the diagnostics of the last epoch, elapsed seconds).
-        `print_progress(every)` makes one.
+        objective, Δθ, the diagnostics of the last epoch, elapsed seconds, and whether
+        training has finished). `print_progress(every)` and `progress_bar(max_epochs)` make one.
 
     Returns
     -------
@@ -242,7 +242,8 @@ def train(
             θ, opt_state, state, epochs, converged = θ_c, opt_c, state_c, epochs + n_run, bool(done)
             if progress is not None:
                 last = {name: float(r[-1]) for name, r in chunks[-1].items()}
-                progress({**last, "epoch": epochs, "elapsed": time.perf_counter() - start})
+                progress({**last, "epoch": epochs, "elapsed": time.perf_counter() - start,
+                          "finished": converged or epochs >= max_epochs})
     except KeyboardInterrupt:
         interrupted = True
     run_seconds = time.perf_counter() - start
@@ -287,8 +288,31 @@ def print_progress(every: int = 100, digits: int = 5) -> Callable:
         last_printed[0] = epoch
         fields = [f"epoch {epoch:5d}"] + [
             f"{name} {value:.{digits}g}" for name, value in summary.items()
-            if name not in ("epoch", "elapsed")
+            if name not in ("epoch", "elapsed", "finished")
         ]
         print("  ".join(fields) + f"  ({summary['elapsed']:.1f} s)", flush=True)
+
+    return progress
+
+
+def progress_bar(max_epochs: int, description: str = "training", digits: int = 4) -> Callable:
+    """A `progress` callback that draws a progress bar over epochs (`tqdm.auto`).
+
+    The bar is a widget in Jupyter and Colab and a text line in a terminal; after each chunk
+    it shows the objective and the step Δθ, rounded to `digits` significant digits. Pass the
+    run's `max_epochs` (the bar's length); a run that converges earlier closes it there.
+    """
+    from tqdm.auto import tqdm  # imported here: only interactive runs need it
+
+    bar = tqdm(total=max_epochs, desc=description, unit="epoch")
+
+    def progress(summary: dict):
+        bar.update(summary["epoch"] - bar.n)
+        bar.set_postfix(
+            {name: f"{summary[name]:.{digits}g}" for name in ("objective", "Δθ") if name in summary},
+            refresh=False,
+        )
+        if summary["finished"]:
+            bar.close()
 
     return progress
