@@ -11,11 +11,15 @@ so that `pytest` re-executes each chapter and finds the same outputs.
 
 Cells tagged ``nbval-skip`` (Colab setup, live widgets, paper-scale runs) are not executed
 and are stored without outputs. A chapter whose cell raises is left unchanged on disk and the
-script exits non-zero, naming it.
+script exits non-zero, naming it. Each chapter's wall time is appended to
+``benchmarks/chapter_runtimes.md`` (with the machine's load), the source of the book's
+runtimes table.
 """
 
 import argparse
+import datetime
 import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -29,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 SKIP_TAG = "nbval-skip"
 CELL_TIMEOUT = 1800  # seconds; generous because a slow machine should not lose a long run
+RUNTIMES = ROOT / "benchmarks" / "chapter_runtimes.md"
 
 # The environment of every chapter kernel, here and under nbval: figures are stored as PNG
 # by the inline backend, and hashing (set and dict order of strings) is reproducible.
@@ -79,6 +84,19 @@ def execute(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
+def record_runtime(path: Path, seconds: float, load_before: float):
+    """Append one row (UTC time, chapter, wall seconds, load, machine) to RUNTIMES."""
+    import jax  # the kernel's jax is this environment's: name its backend
+
+    row = (
+        f"| {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} | `{path.name}` | {seconds:.0f} "
+        f"| {load_before:.1f} / {os.getloadavg()[0]:.1f} | {os.cpu_count()} cores, {platform.machine()}, "
+        f"jax {jax.__version__} on {jax.default_backend()} |\n"
+    )
+    with RUNTIMES.open("a") as file:
+        file.write(row)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -89,7 +107,7 @@ def main(argv=None) -> int:
     os.environ.update(KERNEL_ENV)  # inherited by the kernels started below
     failed = []
     for path in chapters:
-        start = time.perf_counter()
+        start, load_before = time.perf_counter(), os.getloadavg()[0]
         print(f"executing {path} ...", flush=True)
         try:
             nb = execute(path)
@@ -98,7 +116,9 @@ def main(argv=None) -> int:
             failed.append(path)
             continue
         nbformat.write(nb, path)
-        print(f"  done in {time.perf_counter() - start:.0f} s", flush=True)
+        seconds = time.perf_counter() - start
+        record_runtime(path.resolve(), seconds, load_before)
+        print(f"  done in {seconds:.0f} s", flush=True)
     if failed:
         print("failed chapters: " + ", ".join(map(str, failed)), file=sys.stderr)
         return 1
