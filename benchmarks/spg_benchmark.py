@@ -28,7 +28,11 @@ book-ks        Krusell–Smith at book scale (`SPG_BOOK`), trained to convergenc
 book-portfolio Portfolio choice (bonds and capital, q cleared in every rollout) at book scale
                (`srlteach.economies.portfolio.SPG_BOOK`), trained to convergence (target: 90 s).
 paper-portfolio Portfolio choice at paper scale (200×3 wealth-income grid, 20×30×50 (q, R, w)
-               grid, N = 512, T = 90), a few epochs: time per epoch.
+               grid, N = 512, T = 90), a few epochs: time per epoch, and the time a run of the
+               slides' average length (637.5 epochs) would take.
+paper-pe       Partial-equilibrium Huggett (the r process exogenous) at paper scale
+               (`srlteach.economies.huggett.SPG_PAPER`), a few epochs: time per epoch, and the
+               time a run of the slides' average length (355.8 epochs) would take.
 book-hank      HANK with a Phillips curve (households and the price-setting firm learning
                together) at book scale (`srlteach.economies.hank.SPG_BOOK`, float64), trained
                to convergence.
@@ -68,6 +72,8 @@ RESULTS = ROOT / "benchmarks" / "results.md"
 SLIDES_EPOCHS = 573  # average epochs to convergence of Huggett with aggregate shocks in the slides
 HANK_SLIDES_EPOCHS = 707.5  # average epochs to convergence of HANK in the slides (246.5 s on an A100)
 KS_SLIDES_EPOCHS = 462  # average epochs to convergence of Krusell–Smith in the slides (36.8 s on an A100)
+PE_SLIDES_EPOCHS = 355.8  # average epochs to convergence of partial-equilibrium Huggett in the slides (24.5 s on an A100)
+PORTFOLIO_SLIDES_EPOCHS = 637.5  # average epochs to convergence of portfolio choice in the slides (84.3 s on an A100)
 
 
 def peak_memory_mb() -> float:
@@ -173,7 +179,14 @@ def case_paper_portfolio():
     from srlteach.economies.portfolio import SPG_PAPER, create_portfolio, portfolio_spg
 
     return _per_epoch("Portfolio choice, paper scale (200×3, 20×30×50 (q, R, w), N 512, T 90), 3 epochs",
-                      portfolio_spg(create_portfolio("paper")), SPG_PAPER, 3)
+                      portfolio_spg(create_portfolio("paper")), SPG_PAPER, 3, PORTFOLIO_SLIDES_EPOCHS)
+
+
+def case_paper_pe():
+    from srlteach.economies.huggett import SPG_PAPER, create_huggett_pe, huggett_pe_spg
+
+    return _per_epoch("PE Huggett, paper scale (200×3, n_z 30, n_r 20, N 512, T 170), 3 epochs",
+                      huggett_pe_spg(create_huggett_pe("paper")), SPG_PAPER, 3, PE_SLIDES_EPOCHS)
 
 
 def _hank(scale: str):
@@ -408,6 +421,7 @@ CASES = {
     "book-ks": case_book_ks,
     "book-portfolio": case_book_portfolio,
     "paper-portfolio": case_paper_portfolio,
+    "paper-pe": case_paper_pe,
     "book-hank": case_book_hank,
     "paper-hank": case_paper_hank,
     "ks1998-book": lambda: case_ks1998("book"),
