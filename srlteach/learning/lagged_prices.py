@@ -17,7 +17,8 @@ yesterday's prices carry information about the distribution that today's do not;
 
 If the table does not vary along the lag axes, the lagged policy *is* the current-price
 policy: `collapse` and `expand` go back and forth, and a rollout of `expand(θ)` is a
-rollout of θ (tests/test_lagged_prices.py).
+rollout of θ (tests/test_lagged_prices.py). `consumption_gaps` measures how far a trained
+lagged policy moved from current-price ones, on the states its own economy visits.
 
 The engine hands today's prices to `next_aggregate`, which is how the wrapper carries the
 remembered price from one period to the next; see `LaggedPrices.next_aggregate`.
@@ -29,7 +30,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from srlteach.learning.spg import PriceLocation, Prices, corners, locate_prices
+from srlteach.learning.spg import PriceLocation, Prices, corners, locate_prices, policy, simulate
 
 _static = dict(metadata=dict(static=True))
 
@@ -207,3 +208,47 @@ def lagged_prices(inner, lag_grids, p0, lagged=None) -> LaggedPrices:
             )
     n_aggregate_axes = len(inner.policy_index(inner.initial_aggregate(jax.random.PRNGKey(0))))
     return LaggedPrices(inner, lag_grids, p0, lagged, n_aggregate_axes)
+
+
+def consumption_gaps(lagged, reference, others=(), key=None, N: int = 16, T: int = 200, burn_in: int = 50, start=None):
+    """How much consumption differs between policies, on the states a lagged economy visits.
+
+    lagged : the trained lagged-price policy (an object with `.model`, a `LaggedPrices`,
+    and `.θ`, e.g. an `SPGResult`); reference and each of others : current-price policies
+    of the same economy (`.model` is `lagged.model.inner`'s kind, `.θ`). The lagged economy
+    is simulated for N paths of T periods from `start` (None: the warm-up distribution);
+    at every date t ≥ burn_in, each policy's consumption c(s) is evaluated in the same
+    state (s, a_t, p_t), the current-price ones ignoring p_{t-1}, and compared with the
+    reference's:
+
+        gap_t = Σ_s g_t(s) |c(s) - c_ref(s)| / Σ_s g_t(s) c_ref(s).
+
+    Only visited states count: much of a lagged table (lag and price nodes far apart) is
+    never read. Returns the mean of gap_t over dates and paths, one float for the lagged
+    policy and then one per policy in `others`.
+    """
+    if not isinstance(lagged.model, LaggedPrices):
+        raise ValueError(f"lagged.model must be a LaggedPrices plug-in, got {type(lagged.model).__name__}")
+    for res in (reference, *others):
+        if isinstance(res.model, LaggedPrices):
+            raise ValueError("reference and others must be current-price policies (their model is not a LaggedPrices)")
+    if not 0 <= burn_in < T:
+        raise ValueError(f"burn_in must lie in [0, T) = [0, {T}), got burn_in = {burn_in}")
+    key = jax.random.PRNGKey(0) if key is None else key
+    path = simulate(lagged.model, lagged.θ, key, N, T, start=start, keep_distributions=True)
+    current = (reference, *others)
+    tables = [res.model.actions(res.θ) for res in current]
+    lag_table = lagged.model.actions(lagged.θ)
+
+    def consumption(model, table, a, prices):
+        return model.individual(policy(model, table, a, prices), a, prices).outputs["C"]
+
+    def gaps(a, prices, g):
+        own = lagged.model._own(prices)  # today's prices on the economy's own grids
+        c_lag = consumption(lagged.model, lag_table, a, prices)
+        c_ref, *c_others = (consumption(res.model, table, a.a, own) for res, table in zip(current, tables))
+        C = jnp.sum(g * c_ref)
+        return jnp.stack([jnp.sum(g * jnp.abs(c - c_ref)) / C for c in (c_lag, *c_others)])
+
+    visited = lambda x: jax.tree.map(lambda leaf: leaf[burn_in:].reshape((-1,) + leaf.shape[2:]), x)
+    return [float(x) for x in jax.vmap(gaps)(visited(path.aggregate), visited(path.prices), visited(path.g)).mean(axis=0)]

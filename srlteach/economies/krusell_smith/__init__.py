@@ -1,7 +1,7 @@
 """The Krusell–Smith economy (models.md, model 3): capital and closed-form prices.
 
 - `economy`: calibration, factory, prices, the aggregate shock;
-- `srl`: the SPG plug-in, simulation on given shocks, Euler errors;
+- `srl`: the SPG plug-in, simulation on given shocks, Euler errors (at one date or along a path);
 - `ks1998`: the reference solution by the Krusell–Smith (1998) algorithm.
 """
 
@@ -21,4 +21,6 @@ from srlteach.economies.krusell_smith.srl import (
     with_terminal_value,
     simulate_aggregates,
     euler_errors,
+    euler_errors_along,
+    EulerErrorSummary,
 )

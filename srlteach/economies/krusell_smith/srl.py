@@ -1,7 +1,7 @@
 """Krusell–Smith by structural reinforcement learning: the SPG plug-in and its diagnostics."""
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -275,3 +275,47 @@ def euler_errors(model: KrusellSmithSPG, θ, g, log_z, n_quadrature: int = 9) ->
     below_cap = b_next < b_grid[-1] - 1e-9 * (b_grid[-1] - b_grid[0])
     return EulerErrors(jnp.log10(residual), below_cap)
 
+
+
+class EulerErrorSummary(NamedTuple):
+    """Euler-equation errors (log10) of a policy at selected dates of one simulated economy."""
+
+    dates: np.ndarray  # (n,) dates t at which the errors were measured
+    mean: np.ndarray  # (n,) mean log10 error over interior nodes, weighted by g_t
+    worst: dict  # {mass threshold m: (n,) largest log10 error on interior nodes with g_t > m}
+
+
+def euler_errors_along(model: KrusellSmithSPG, θ, log_z, g0, dates, thresholds=(1e-4, 1e-6), n_quadrature: int = 9) -> EulerErrorSummary:
+    """`euler_errors` at the dates t of the economy simulated under θ along log_z from g0.
+
+    The cross-section g_t is carried from one date to the next by `simulate_aggregates`
+    (the engine's own steps), so the errors are measured at distributions the policy itself
+    generates, each weighted by that g_t. A household's error counts only where the Euler
+    equation must hold with equality (`EulerErrors.interior`). `worst` looks at nodes
+    holding more than each mass threshold: the largest error among households that
+    actually exist, rather than at nodes the economy never reaches.
+
+    log_z : (T,) the shock path; g0 : (n_b, n_y) the distribution at t = 0; dates :
+    increasing dates in [0, T).
+    """
+    dtype = model.initial_distribution().dtype
+    log_z = jnp.asarray(log_z, dtype)
+    dates = np.asarray(dates)
+    if dates.ndim != 1 or dates.size == 0 or not np.issubdtype(dates.dtype, np.integer):
+        raise ValueError(f"dates must be a non-empty 1-d array of integers, got {dates!r}")
+    if not (0 <= dates[0] and dates[-1] < log_z.shape[0] and np.all(np.diff(dates) > 0)):
+        raise ValueError(f"dates must increase strictly and lie in [0, T) = [0, {log_z.shape[0]}), got {dates.tolist()}")
+    if not all(0 <= m < 1 for m in thresholds):
+        raise ValueError(f"mass thresholds must lie in [0, 1), got {tuple(thresholds)}")
+    g = jnp.asarray(g0, dtype)
+    mean, worst = [], {m: [] for m in thresholds}
+    previous = 0
+    for t in dates:
+        _, g = simulate_aggregates(model, θ, log_z[previous:t], g)
+        previous = t
+        errors = euler_errors(model, θ, g, log_z[t], n_quadrature)
+        error, valid, mass = np.asarray(errors.log10_error), np.asarray(errors.interior), np.asarray(g)
+        mean.append((error * mass)[valid].sum() / mass[valid].sum())
+        for m in thresholds:
+            worst[m].append(error[valid & (mass > m)].max())
+    return EulerErrorSummary(dates, np.array(mean), {m: np.array(w) for m, w in worst.items()})
