@@ -10,7 +10,7 @@ single "node" for the intercept.
 
 import numpy as np
 
-from srlteach.analysis.forecasting import out_of_sample_rmse
+from srlteach.analysis.forecasting import forecast_rmse_by_lags
 
 
 def continuous_shock_regressors(p, log_z) -> dict:
@@ -32,15 +32,11 @@ def forecast_rmse_by_lags_continuous(p, log_z, max_lags: int, train_share: float
     given (p_t, log z_t, log z_{t+1}) as `continuous_shock_regressors`.
 
     Each forecast is fitted on the first `train_share` of the paths and evaluated on the
-    others (`srlteach.analysis.forecasting.out_of_sample_rmse`), all on the same dates
+    others (`srlteach.analysis.forecasting.forecast_rmse_by_lags`), all on the same dates
     t ≥ max_lags. Returns a (max_lags + 1,) array. If (p, z) were Markov, lags could not
     lower it beyond sampling noise.
     """
     if not np.isfinite(max_lags) or int(max_lags) != max_lags or max_lags < 0:
         raise ValueError(f"max_lags must be an integer ≥ 0, got max_lags = {max_lags}")
-    extra = continuous_shock_regressors(p, log_z)
     single_node = np.zeros(np.shape(p), int)
-    return np.array([
-        out_of_sample_rmse(p, single_node, lags, extra=extra, first=int(max_lags), valid=valid, train_share=train_share)
-        for lags in range(int(max_lags) + 1)
-    ])
+    return forecast_rmse_by_lags(p, single_node, int(max_lags), train_share, valid, extra=continuous_shock_regressors(p, log_z))

@@ -145,11 +145,12 @@ def out_of_sample_rmse(p, z_index, lags: int = 0, extra: dict | None = None, fir
     return float(np.sqrt(np.mean((y[test] - X[test] @ coef) ** 2)))
 
 
-def forecast_rmse_by_lags(p, z_index, max_lags: int, train_share: float = 0.5, valid=None):
+def forecast_rmse_by_lags(p, z_index, max_lags: int, train_share: float = 0.5, valid=None, extra=None):
     """`out_of_sample_rmse` of forecasts with 0, 1, ..., max_lags lagged prices, all on the
-    same observations (dates t ≥ max_lags). Returns a (max_lags + 1,) array."""
+    same observations (dates t ≥ max_lags), with the `extra` regressors in every one.
+    Returns a (max_lags + 1,) array."""
     return np.array([
-        out_of_sample_rmse(p, z_index, lags, first=max_lags, valid=valid, train_share=train_share)
+        out_of_sample_rmse(p, z_index, lags, extra=extra, first=max_lags, valid=valid, train_share=train_share)
         for lags in range(max_lags + 1)
     ])
 
