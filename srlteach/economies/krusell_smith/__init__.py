@@ -2,7 +2,10 @@
 
 - `economy`: calibration, factory, prices, the aggregate shock;
 - `srl`: the SPG plug-in, simulation on given shocks, Euler errors (at one date or along a path);
-- `ks1998`: the reference solution by the Krusell–Smith (1998) algorithm.
+- `ks1998`: the reference solution by the Krusell–Smith (1998) algorithm;
+- `neural`: DeepHAM-style and DEQN-style neural solutions (the other-global-methods chapter);
+- `comparison`: every method reduced to a decision rule on the grid, one simulator and one
+  Euler-error measure for all.
 """
 
 from srlteach.economies.krusell_smith.economy import (
