@@ -2,6 +2,7 @@
 
 - `economy`: calibration, factories, budget, market clearing, reference policies by EGM;
 - `srl`: the SPG plug-ins and the diagnostics of trained policies;
+- `bond_price`: the bond-price timing of the slides, c + q_t b′ = b + y z_t, and its SPG plug-in;
 - `price_lab`: the economy under a fixed policy, for the non-Markov chapter.
 """
 
@@ -31,4 +32,12 @@ from srlteach.economies.huggett.srl import (
     pe_ergodic_distribution,
     consumption_gap,
     euler_errors_along_paths,
+)
+from srlteach.economies.huggett.bond_price import (
+    HuggettBondPrice,
+    create_huggett_bond_price,
+    create_huggett_bond_price_stationary,
+    huggett_bond_price_spg,
+    stationary_equilibrium_bond_price,
+    consumption_along_paths,
 )

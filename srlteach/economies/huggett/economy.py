@@ -14,8 +14,13 @@ and is linear in r between the nodes of `r_grid`. At a given z the slice (n_b, n
 a supply schedule: `supply_schedule` evaluates S(r_k) on every r node in one product and
 `clear_bond_market` brackets its sign change.
 
-The slides of Yang, Wang, Schaab and Moll (2025) write the economy with a bond price
-q_t = 1/(1 + r_t); srlteach writes the return form above throughout.
+**Timing.** Here r_t is set by clearing at t and paid at t on the bonds bought at t-1 (the
+form of the paper's computational section): the return on today's savings is not known when
+they are made. The slides of Yang, Wang, Schaab and Moll (2025) and the authors' tutorial
+price the bond at purchase instead, c + q_t b′ = b + y z_t, so that the return 1/q_t - 1 on
+today's savings is known today. Without aggregate risk the two coincide (r = 1/q - 1, up to
+whether b̲ limits face value or the amount borrowed); with aggregate risk they are different
+economies. `srlteach.economies.huggett.bond_price` implements the bond-price timing.
 """
 
 import dataclasses
@@ -63,14 +68,21 @@ class Huggett:
 
     def stationary_market(self) -> Market:
         """The bond market without aggregate risk, for `srlteach.solvers.equilibrium`."""
-        r_ceiling = 1 / self.β - 1
-        return Market(
-            wage=lambda r: jnp.ones_like(r),
-            demand=lambda r: jnp.zeros_like(r),  # bonds are in zero net supply
-            r_floor=-1.0,
-            floor_name="-1 (the gross return 1 + r must be > 0)",
-            bracket=(-0.5 * r_ceiling, r_ceiling - 1e-6),
-        )
+        return bond_market(self.β, wage=lambda r: jnp.ones_like(r))
+
+
+def bond_market(β: float, wage) -> Market:
+    """A market for bonds in zero net supply at a stationary rate r, for
+    `srlteach.solvers.equilibrium`: households earn wage(r) y (1 in the return timing; 1 + r
+    in the bond-price timing of `srlteach.economies.huggett.bond_price`)."""
+    r_ceiling = 1 / β - 1
+    return Market(
+        wage=wage,
+        demand=lambda r: jnp.zeros_like(r),  # bonds are in zero net supply
+        r_floor=-1.0,
+        floor_name="-1 (the gross return 1 + r must be > 0)",
+        bracket=(-0.5 * r_ceiling, r_ceiling - 1e-6),
+    )
 
 
 # The spec's calibration (models.md, model 2) and the two numerical scales.
@@ -96,6 +108,25 @@ def create_huggett(scale: str = "book", **overrides) -> Huggett:
     sizes = {"n_b": ("asset grid size n_b", 2, None), "n_r": ("interest-rate grid size n_r", 2, "n_r"),
              "n_y": ("number of states n_y", 1, None), "n_z": ("number of states n_z", 1, None)}
     p = economy_settings("Huggett", scale, overrides, CALIBRATION, SCALES, sizes)
+    check_household_settings(p)
+    if not -1 < p["r_min"] < p["r_max"]:
+        raise ValueError(f"the interest-rate grid needs -1 < r_min < r_max, got r_min = {p['r_min']}, r_max = {p['r_max']}")
+    fields = household_fields(p)
+
+    # Natural borrowing limit at the worst node: the lowest income y z and the highest r.
+    lowest_income = float(fields["y_grid"][0] * fields["z_grid"][0])
+    if p["r_max"] > 0 and not p["b_min"] > -lowest_income / p["r_max"]:
+        raise ValueError(
+            f"borrowing limit b_min = {p['b_min']} violates the natural borrowing limit "
+            f"-min(y z)/r_max = {-lowest_income / p['r_max']:.6g}; b_min must be > {-lowest_income / p['r_max']:.6g}"
+        )
+    return Huggett(**fields, r_grid=jnp.linspace(p["r_min"], p["r_max"], p["n_r"]))
+
+
+def check_household_settings(p: dict, stationary: str = "create_huggett_stationary") -> None:
+    """Raise ValueError unless the preferences and income processes in the settings `p` (β, σ,
+    n_y, ρ_y, ν_y, n_z, ρ_z, ν_z) are well posed: shared by both timings of the bond market.
+    stationary : the factory of the economy without aggregate risk, named in the message."""
     if not 0 < p["β"] < 1:
         raise ValueError(f"discount factor β must satisfy 0 < β < 1, got β = {p['β']}")
     if not p["σ"] > 0:
@@ -103,33 +134,25 @@ def create_huggett(scale: str = "book", **overrides) -> Huggett:
     check_chain_settings(p["n_y"], p["ρ_y"], p["ν_y"])
     check_chain_settings(p["n_z"], p["ρ_z"], p["ν_z"])
     if p["ν_z"] == 0 and p["n_z"] > 1:
-        raise ValueError(f"ν_z = 0 gives a degenerate z grid: use n_z = 1 (create_huggett_stationary), got n_z = {p['n_z']}")
-    if not -1 < p["r_min"] < p["r_max"]:
-        raise ValueError(f"the interest-rate grid needs -1 < r_min < r_max, got r_min = {p['r_min']}, r_max = {p['r_max']}")
+        raise ValueError(f"ν_z = 0 gives a degenerate z grid: use n_z = 1 ({stationary}), got n_z = {p['n_z']}")
 
+
+def household_fields(p: dict) -> dict:
+    """The fields both timings share, from the checked settings `p`: β, σ, b̲ and the z
+    process's parameters, the asset grid, and the Tauchen chains of y and z in levels."""
     log_y, Π_y = tauchen(p["n_y"], p["ρ_y"], p["ν_y"])
     log_z, Π_z = tauchen(p["n_z"], p["ρ_z"], p["ν_z"])
-    y_grid, z_grid = jnp.exp(log_y), jnp.exp(log_z)
-
-    # Natural borrowing limit at the worst node: the lowest income y z and the highest r.
-    lowest_income = float(y_grid[0] * z_grid[0])
-    if p["r_max"] > 0 and not p["b_min"] > -lowest_income / p["r_max"]:
-        raise ValueError(
-            f"borrowing limit b_min = {p['b_min']} violates the natural borrowing limit "
-            f"-min(y z)/r_max = {-lowest_income / p['r_max']:.6g}; b_min must be > {-lowest_income / p['r_max']:.6g}"
-        )
-    return Huggett(
+    return dict(
         β=float(p["β"]),
         σ=float(p["σ"]),
         b_min=float(p["b_min"]),
         ρ_z=float(p["ρ_z"]),
         ν_z=float(p["ν_z"]),
         b_grid=asset_grid(p["b_min"], p["b_max"], p["n_b"], p["curvature"]),
-        y_grid=y_grid,
+        y_grid=jnp.exp(log_y),
         Π_y=Π_y,
-        z_grid=z_grid,
+        z_grid=jnp.exp(log_z),
         Π_z=Π_z,
-        r_grid=jnp.linspace(p["r_min"], p["r_max"], p["n_r"]),
     )
 
 

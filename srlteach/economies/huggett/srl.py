@@ -78,6 +78,31 @@ def _warmup_distribution(economy: Huggett):
     return mass_b[:, None] * stationary_markov(economy.Π_y)
 
 
+def stationary_bond_demand(economy, rates):
+    """Aggregate bond demand S(r) of the economy without aggregate risk at each rate (EGM,
+    `srlteach.solvers.equilibrium.aggregate_savings`): its sign says on which side of a rate
+    the stationary r* lies. Solved in float64 (the engine's model may be float32)."""
+    e64 = in_dtype(economy, "float64")
+    return aggregate_savings(dataclasses.replace(e64, Π_y=e64.Π_y / e64.Π_y.sum(axis=1, keepdims=True)), rates)
+
+
+def check_stationary_inside(economy, grid: str, ends, beyond) -> None:
+    """Raise ValueError unless the stationary price (z ≡ 1) lies between a price grid's ends.
+
+    ends : the rates at one or both ends of the grid, lowest rate first: the stationary bond
+    demand (`stationary_bond_demand`) must be < 0 at the first and > 0 at the second.
+    beyond : for each end, where the stationary price lies when the sign is wrong (a format
+    string that receives the demand there) and the remedy; grid : the grid, for the message.
+    """
+    S = stationary_bond_demand(economy, ends)
+    for k, (where, remedy) in enumerate(beyond[: len(ends)]):
+        if not (S[k] < 0 if k == 0 else S[k] > 0):
+            raise ValueError(
+                f"{grid} cannot bracket market clearing: at β = {economy.β}, σ = {economy.σ} the "
+                f"{where.format(float(S[k]))} without aggregate risk); {remedy}"
+            )
+
+
 def _draw(probabilities, u):
     """The index k drawn with probability probabilities[k], by inverting the CDF at the uniform u.
 
@@ -178,21 +203,11 @@ class HuggettSPG(BondIncomeDynamics):
                 f"r_min = {r_min:.4g} must be < 1/β - 1 = {r_ceiling:.4g}: the market clears below the rate at which "
                 f"households save without bound; lower r_min"
             )
-        ends = [r for r in (r_min, r_max) if r < r_ceiling]
-        e64 = in_dtype(e, "float64")  # the engine's model may be float32: EGM's tolerance needs float64
-        S = aggregate_savings(dataclasses.replace(e64, Π_y=e64.Π_y / e64.Π_y.sum(axis=1, keepdims=True)), ends)
-        if not S[0] < 0:
-            raise ValueError(
-                f"the r grid [{r_min:.4g}, {r_max:.4g}] cannot bracket market clearing: at β = {e.β}, σ = {e.σ} the "
-                f"stationary rate r* lies below r_min (bond demand S(r_min) = {float(S[0]):.3g} > 0 without aggregate "
-                f"risk); lower r_min"
-            )
-        if len(ends) == 2 and not S[1] > 0:
-            raise ValueError(
-                f"the r grid [{r_min:.4g}, {r_max:.4g}] cannot bracket market clearing: at β = {e.β}, σ = {e.σ} the "
-                f"stationary rate r* lies above r_max (bond demand S(r_max) = {float(S[1]):.3g} < 0 without aggregate "
-                f"risk); raise r_max"
-            )
+        check_stationary_inside(
+            e, f"the r grid [{r_min:.4g}, {r_max:.4g}]", [r for r in (r_min, r_max) if r < r_ceiling],
+            (("stationary rate r* lies below r_min (bond demand S(r_min) = {:.3g} > 0", "lower r_min"),
+             ("stationary rate r* lies above r_max (bond demand S(r_max) = {:.3g} < 0", "raise r_max")),
+        )
 
 
 @jax.tree_util.register_dataclass
