@@ -51,19 +51,27 @@ Scale. The backward sweep reads each agent's d_t and actions stored by the forwa
 recomputes the rest, with the same gradient (`value_and_gradient`). With several devices
 (GPUs, or CPU host devices) `solve` splits the N paths over them (`devices`). Peak memory
 and the sharded timings are in benchmarks/results.md.
+
+Preferences. By default an agent's value is time-separable, v_t = u_t + β A_π v_{t+1}. An
+agent may bring another per-period aggregator, v_t = u_t + β 𝒞(v_{t+1}) (`aggregator`;
+`EpsteinZin`, issue 17): the objective is then its backward recursion, and the gradient
+reverse-mode autodiff of that recursion (`value_and_gradient`).
 """
 
 from srlteach.learning.spg.config import SPGConfig, check_config, in_dtype
 from srlteach.learning.spg.prices import PriceLocation, Prices, corners, interpolate, locate_prices
 from srlteach.learning.spg.engine import (
     BondIncomeDynamics,
+    EpsteinZin,
     MultiAgentEconomy,
     Path,
     SPGAgent,
     SPGEconomy,
     SPGState,
     Step,
+    TimeSeparable,
     _add_interpolated,
+    aggregator_of,
     backward_value,
     initial_state,
     policy,

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from srlteach.foundations.distributions import expectation, push_forward
+from srlteach.foundations.utility import _exponent
 from srlteach.learning.spg.config import SPGConfig
 from srlteach.learning.spg.devices import constrain_paths, path_sharding
 from srlteach.learning.spg.prices import PriceLocation, Prices, corners, interpolate
@@ -120,7 +121,10 @@ class SPGAgent(Protocol):
       `terminal_value(a, prices)` → v_T on the agent's grid at date T; v_T = 0 where `terminal`
       is None or missing;
     - `objective_distribution()` → d_0 of its objective, if not uniform on its grid
-      (`objective_distribution`).
+      (`objective_distribution`);
+    - `aggregator`: how its value at t combines today's reward with tomorrow's value,
+      v_t = u_t + β 𝒞(v_{t+1}); without it 𝒞 = `expectation`, the time-separable sum
+      (`TimeSeparable`). `EpsteinZin` is the recursive alternative (`aggregator_of`).
 
     A representative agent has a one-point grid: g = d = [1.0].
     """
@@ -138,6 +142,63 @@ class MultiAgentEconomy:
 
     def initial_distribution(self):
         return {name: agent.initial_distribution() for name, agent in self.agents.items()}
+
+
+class TimeSeparable:
+    """The default value aggregator: v_t = u_t + β (A_π v_{t+1}), linear in v_{t+1}, so the
+    adjoint of v_t is β^t d_t and the backward sweep of `value_and_gradient` applies."""
+
+    time_separable = True
+
+    def continuation(self, expectation, v_next, transition):
+        return expectation(v_next, transition)
+
+
+class EpsteinZin(NamedTuple):
+    """Epstein–Zin preferences (Epstein and Zin 1989) with risk aversion γ and intertemporal
+    elasticity 1/ρ, in the units of the CRRA value.
+
+    The recursion V_t = ((1 - β) c_t^(1-ρ) + β (E_t[V_{t+1}^(1-γ)])^((1-ρ)/(1-γ)))^(1/(1-ρ)),
+    written for U = V^(1-ρ) / ((1 - β)(1 - ρ)) (a monotone transform of V), reads
+
+        U_t = u(c_t) + β 𝒞(U_{t+1}),   𝒞(U) = (E[((1-ρ) U)^α])^(1/α) / (1 - ρ),   α = (1-γ)/(1-ρ),
+
+    with u the CRRA utility of coefficient ρ. At γ = ρ, α = 1 and 𝒞 = E: the CRRA value
+    itself. (1 - ρ) U = V^(1-ρ) / (1 - β) is positive (0 at a truncated horizon, where
+    v_T = 0), and 𝒞 is homogeneous of degree one in it: each path's (1 - ρ) U is divided
+    by its largest value before the power α and multiplied back after, so that α = 9
+    (γ = 10, ρ = 2) neither overflows nor underflows in float32.
+    """
+
+    ρ: float  # inverse of the intertemporal elasticity of substitution (the utility's σ)
+    γ: float  # relative risk aversion
+
+    time_separable = False
+
+    @property
+    def α(self):
+        return (1 - self.γ) / (1 - self.ρ)
+
+    def continuation(self, expectation, v_next, transition):
+        s, α = 1 - self.ρ, _exponent(self.α)
+        x = s * v_next  # (N, ...) V^(1-ρ) / (1 - β) ≥ 0
+        scale = jax.lax.stop_gradient(jnp.max(x, axis=_per_path(x), keepdims=True))
+        scale = jnp.where(scale > 0, scale, 1)
+        m = expectation((x / scale) ** α, transition)
+        positive = m > 0  # m = 0 only from v_T = 0: 𝒞 = 0 there, with a zero (not NaN) gradient
+        return jnp.where(positive, jnp.where(positive, m, 1) ** (1 / self.α), 0) * scale / s
+
+
+def aggregator_of(agent):
+    """The agent's value aggregator: its `aggregator`, else `TimeSeparable()`."""
+    return getattr(agent, "aggregator", None) or TimeSeparable()
+
+
+def _continuation(agent, v_next, transition):
+    """𝒞(v_{t+1}) of a batch: the expectation A_π v_{t+1} unless the agent brings an aggregator."""
+    if getattr(agent, "aggregator", None) is None:
+        return agent.expectation(v_next, transition)
+    return agent.aggregator.continuation(agent.expectation, v_next, transition)
 
 
 _SOLE = "agent"  # the name of the one agent of an economy without `agents`
@@ -367,10 +428,16 @@ def rollout(model: SPGEconomy, table, g0, a0, key, T: int, d0, keep_distribution
         value = (1/N) Σ_n Σ_{t<T} β^t d_tⁿᵀ u(c(a_tⁿ, p_tⁿ)),   d_{t+1}ⁿ = A_π(a_tⁿ, p_tⁿ)ᵀ d_tⁿ,
 
     plus β^T d_Tⁿᵀ v_T for an agent with a terminal value; with several agents, the sum of
-    their objectives, each discounted by its own β or stochastic discount factor.
+    their objectives, each discounted by its own β or stochastic discount factor. An agent
+    with a non-linear aggregator (`EpsteinZin`) has no such forward sum: its objective is
+    the backward recursion's (`backward_value`) along the simulated prices.
     Returns (value, Path); the Path holds every g_t if `keep_distributions`.
     """
     values, path, _ = _forward_sweep(model, table, g0, a0, key, T, d0, keep_distributions, False)
+    tables, d0s, g_finals = by_agent(model, table), by_agent(model, d0), by_agent(model, path.g_final)
+    for name, agent in agents_of(model).items():
+        if not aggregator_of(agent).time_separable:
+            values[name] = _agent_value(agent, tables[name], path, g_finals[name], d0s[name])
     return sum(values.values()), path
 
 
@@ -401,20 +468,26 @@ def backward_value(model: SPGEconomy, table, path: Path, d0):
     tables, d0s, g_finals = by_agent(model, table), by_agent(model, d0), by_agent(model, path.g_final)
     total = 0
     for name, agent in agents_of(model).items():
-        act = jax.vmap(_act, in_axes=(None, None, 0, 0))
-        records, v_T, _ = _agent_recursion(agent, path, g_finals[name])
-
-        def period(v_next, record, agent=agent, table=tables[name], act=act):
-            a, prices, a_next, Λ = record
-            step = jax.vmap(partial(_step, agent))(act(agent, table, a, prices), a, prices, a_next)
-            E = agent.expectation(v_next, step.transition)
-            if Λ is None:
-                return step.reward + agent.β * E, None
-            return step.reward + Λ.reshape(Λ.shape + (1,) * (E.ndim - 1)) * E, None
-
-        v_0, _ = jax.lax.scan(period, v_T, records, reverse=True)
-        total = total + jnp.mean(jnp.sum(d0s[name] * v_0, axis=_per_path(v_0)))
+        total = total + _agent_value(agent, tables[name], path, g_finals[name], d0s[name])
     return total
+
+
+def _agent_value(agent, table, path: Path, g_final, d0):
+    """One agent's objective (1/N) Σ_n d_0ᵀ v_0ⁿ by its backward recursion
+    v_t = u_t + β 𝒞(v_{t+1}) (or Λ_t for β), 𝒞 its aggregator (`aggregator_of`)."""
+    act = jax.vmap(_act, in_axes=(None, None, 0, 0))
+    records, v_T, _ = _agent_recursion(agent, path, g_final)
+
+    def period(v_next, record):
+        a, prices, a_next, Λ = record
+        step = jax.vmap(partial(_step, agent))(act(agent, table, a, prices), a, prices, a_next)
+        E = _continuation(agent, v_next, step.transition)
+        if Λ is None:
+            return step.reward + agent.β * E, None
+        return step.reward + Λ.reshape(Λ.shape + (1,) * (E.ndim - 1)) * E, None
+
+    v_0, _ = jax.lax.scan(period, v_T, records, reverse=True)
+    return jnp.mean(jnp.sum(d0 * v_0, axis=_per_path(v_0)))
 
 
 @partial(jax.jit, static_argnames=("T", "checkpoint"))
@@ -436,6 +509,14 @@ def value_and_gradient(model: SPGEconomy, table, g0, a0, key, T: int, d0, checkp
     forward sum, which is discarded here and so dropped from the compiled forward scan.
     With several agents the value is the sum of their objectives and the gradient a dict.
 
+    A non-linear aggregator (`EpsteinZin`): v_t depends on v_{t+1} non-linearly, so the
+    adjoint of v_t is no longer β^t d_t but λ_{t+1} = (∂v_t/∂v_{t+1})ᵀ λ_t from λ_0 = d_0/N,
+    which needs every v_{t+1} before it can run forward in time. For such an agent the
+    gradient is `jax.value_and_grad` of its backward recursion (`backward_value`): reverse-mode
+    differentiation stores each period's residuals and runs exactly that forward adjoint
+    sweep. Its cost against the backward sweep is measured in benchmarks/results.md.
+    `checkpoint` does not apply to it (ValueError).
+
     checkpoint : 0 (default) stores d_t and the actions of every period, (T, N, ...) each.
     k > 0 stores only d_t at t = 0, k, 2k, ... and recomputes each segment's d_t and actions
     in the backward sweep from the stored prices (no market clearing, no g): about T/k + 2k
@@ -455,6 +536,16 @@ def _value_and_gradient(model, table, g0, a0, key, T, d0, checkpoint: int = 0):
     tables, d0s, g_finals = by_agent(model, table), by_agent(model, d0), by_agent(model, path.g_final)
     values, gradients = {}, {}
     for name, agent in agents_of(model).items():
+        if not aggregator_of(agent).time_separable:
+            if checkpoint:
+                raise ValueError(
+                    f"checkpoint = {checkpoint} is not available for an agent with a non-linear aggregator "
+                    f"({type(agent.aggregator).__name__}): its gradient is reverse-mode autodiff; use checkpoint = 0"
+                )
+            values[name], gradients[name] = jax.value_and_grad(partial(_agent_value, agent), argnums=0)(
+                tables[name], path, g_finals[name], d0s[name]
+            )
+            continue
         N = jax.tree.leaves(a0)[0].shape[0]
         dtype = g_finals[name].dtype
         records, v_T, D = _agent_recursion(agent, path, g_finals[name])
