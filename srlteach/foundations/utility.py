@@ -6,7 +6,7 @@ import jax.numpy as jnp
 C_MIN = 1e-3  # consumption floor inside utility (models.md), keeps u finite off the feasible set
 
 
-def _exponent(p):
+def integral_exponent(p):
     """p as a Python int when it is a known integral number: c ** int is a few
     multiplications (and so is its derivative), c ** float is exp(p log c), several
     times slower. A traced p (σ passed to a jitted function) stays as it is."""
@@ -22,12 +22,12 @@ def crra_utility(c, σ: float):
     c = jnp.maximum(c, C_MIN)
     if σ == 1:
         return jnp.log(c)
-    return c ** _exponent(1 - σ) / (1 - σ)
+    return c ** integral_exponent(1 - σ) / (1 - σ)
 
 
 def marginal_utility(c, σ: float):
     """u'(c) = c^(-σ) (at max(c, c_min))."""
-    return jnp.maximum(c, C_MIN) ** _exponent(-σ)
+    return jnp.maximum(c, C_MIN) ** integral_exponent(-σ)
 
 
 def inverse_marginal_utility(μ, σ: float):

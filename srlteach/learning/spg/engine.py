@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from srlteach.foundations.distributions import expectation, push_forward
-from srlteach.foundations.utility import _exponent
+from srlteach.foundations.utility import integral_exponent
 from srlteach.learning.spg.config import SPGConfig
 from srlteach.learning.spg.devices import constrain_paths, path_sharding
 from srlteach.learning.spg.prices import PriceLocation, Prices, corners, interpolate
@@ -180,7 +180,7 @@ class EpsteinZin(NamedTuple):
         return (1 - self.γ) / (1 - self.ρ)
 
     def continuation(self, expectation, v_next, transition):
-        s, α = 1 - self.ρ, _exponent(self.α)
+        s, α = 1 - self.ρ, integral_exponent(self.α)
         x = s * v_next  # (N, ...) V^(1-ρ) / (1 - β) ≥ 0
         scale = jax.lax.stop_gradient(jnp.max(x, axis=_per_path(x), keepdims=True))
         scale = jnp.where(scale > 0, scale, 1)
